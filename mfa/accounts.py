@@ -1,0 +1,265 @@
+"""Subscriptions and user accounts: creating them, importing them from CSV, editing addresses.
+
+Every address is checked where it is written (``mfa.addresses``) and the verdict is stored, so the
+MFA process only reads it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from mfa.addresses import AddressError, check_address
+from mfa.passwords import PasswordRejected, check_password
+from mfa.services import Services
+from store import accounts as account_store
+from store import audit
+from store.models import Subscription, User
+
+ROLES = ("admin", "user")
+UNUSABLE_PASSWORD = "!no-password-set"
+"""Stored instead of a hash for imported accounts without a password: nothing verifies against it."""
+
+
+class AccountError(ValueError):
+    """An account change that can't be made; the message says why."""
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    errors: list[str] = field(default_factory=list)
+    """One line per bad row, with its line number. When there are any, nothing was imported."""
+    warnings: list[str] = field(default_factory=list)
+    """Rows imported with a flag (an address that can't receive codes)."""
+
+
+async def create_subscription(services: Services, name: str, products: list[str]) -> int:
+    async with services.db.write() as conn:
+        existing = await conn.execute_fetchall(
+            "SELECT id FROM subscriptions WHERE name = ?", (name,)
+        )
+        if existing:
+            raise AccountError(f"A subscription called {name!r} exists already.")
+        return await account_store.create_subscription(conn, name, products, services.now())
+
+
+async def require_subscription(services: Services, name: str | None) -> Subscription:
+    """The named subscription, or the only one when ``name`` is None."""
+    if name:
+        found = await account_store.subscription_by_name(services.db, name)
+        if found is None:
+            raise AccountError(f"There is no subscription called {name!r}.")
+        return found
+    every = await account_store.subscriptions(services.db)
+    if not every:
+        raise AccountError("There is no subscription yet. Run 'mfa-tui admin init' first.")
+    if len(every) > 1:
+        names = ", ".join(s.name for s in every)
+        raise AccountError(f"Name the subscription with --subscription (one of: {names}).")
+    return every[0]
+
+
+async def add_user(
+    services: Services,
+    subscription: Subscription,
+    email: str,
+    display_name: str,
+    role: str,
+    password: str | None,
+    *,
+    actor_id: int | None = None,
+) -> tuple[User, str | None]:
+    """Create one account. Returns the user and a warning when its address can't receive codes."""
+    if role not in ROLES:
+        raise AccountError(f"Unknown role {role!r}: use admin or user.")
+    try:
+        verdict = check_address(email)
+    except AddressError as error:
+        raise AccountError(str(error)) from None
+    if not display_name.strip():
+        raise AccountError("The display name is empty.")
+    if password is None:
+        password_hash = UNUSABLE_PASSWORD
+    else:
+        try:
+            checked = check_password(password, services.config.security, email=verdict.email)
+        except PasswordRejected as error:
+            raise AccountError(str(error)) from None
+        password_hash = await services.hasher.hash_async(checked)
+    new = account_store.NewUser(
+        email=verdict.email,
+        display_name=display_name.strip(),
+        role=role,
+        password_hash=password_hash,
+        email_deliverable=verdict.deliverable,
+        email_problem=verdict.problem,
+        mfa_required=subscription.mfa_enabled,
+    )
+    async with services.db.write() as conn:
+        if await account_store.existing_emails(conn, [verdict.email]):
+            raise AccountError(f"An account with the address {verdict.email} exists already.")
+        user_id = await account_store.insert_user(conn, subscription.id, new, services.now())
+        await audit.record(
+            conn, services.now(), "user.added", actor_id=actor_id, subject_id=user_id, detail=role
+        )
+    user = await account_store.user_by_id(services.db, user_id)
+    assert user is not None
+    warning = None if verdict.deliverable else f"{verdict.email}: {verdict.problem}"
+    return user, warning
+
+
+async def import_csv(
+    services: Services, subscription: Subscription, path: Path, *, actor_id: int | None = None
+) -> ImportReport:
+    """Import users from a CSV file; see :func:`import_csv_text`."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise AccountError(f"Couldn't read {path}: {error}") from None
+    return await import_csv_text(services, subscription, text, actor_id=actor_id)
+
+
+async def import_csv_text(
+    services: Services, subscription: Subscription, text: str, *, actor_id: int | None = None
+) -> ImportReport:
+    """Import users from CSV text with the header ``email,name,role`` (``password`` optional).
+
+    All or nothing: when any row is bad, the report lists every bad row by line number and nothing
+    is imported. Rows without a password get an account that can't sign in until one is set.
+    """
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [column for column in ("email", "name", "role") if column not in header]
+    if missing:
+        report.errors.append(f"line 1: the header needs the column(s) {', '.join(missing)}.")
+        return report
+    reader.fieldnames = header
+    rows: list[tuple[int, account_store.NewUser, str | None]] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        values = {key: (value or "").strip() for key, value in row.items() if key}
+        problems = []
+        for column in ("email", "name", "role"):
+            if not values.get(column):
+                problems.append(f"{column} is missing")
+        role = values.get("role", "").lower()
+        if role and role not in ROLES:
+            problems.append(f"unknown role {values['role']!r} (use admin or user)")
+        verdict = None
+        if values.get("email"):
+            try:
+                verdict = check_address(values["email"])
+            except AddressError as error:
+                problems.append(str(error))
+        if verdict is not None:
+            key = verdict.email.lower()
+            if key in seen:
+                problems.append(f"{verdict.email} appears again (first on line {seen[key]})")
+            else:
+                seen[key] = line
+        password = values.get("password") or None
+        if password is not None and verdict is not None:
+            try:
+                password = check_password(password, services.config.security, email=verdict.email)
+            except PasswordRejected as error:
+                problems.append(f"password: {error}")
+        if problems:
+            report.errors.append(f"line {line}: " + "; ".join(problems) + ".")
+            continue
+        assert verdict is not None
+        rows.append(
+            (
+                line,
+                account_store.NewUser(
+                    email=verdict.email,
+                    display_name=values["name"],
+                    role=role,
+                    password_hash=UNUSABLE_PASSWORD,
+                    email_deliverable=verdict.deliverable,
+                    email_problem=verdict.problem,
+                    mfa_required=subscription.mfa_enabled,
+                ),
+                password,
+            )
+        )
+        if not verdict.deliverable:
+            report.warnings.append(f"line {line}: {verdict.email}: {verdict.problem}")
+    if report.errors:
+        return report
+    hashed = []
+    for line, new, password in rows:
+        if password is not None:
+            new = replace(new, password_hash=await services.hasher.hash_async(password))
+        hashed.append((line, new))
+    async with services.db.write() as conn:
+        taken = await account_store.existing_emails(conn, [new.email for _, new in hashed])
+        for line, new in hashed:
+            if new.email.lower() in taken:
+                report.errors.append(
+                    f"line {line}: an account with the address {new.email} exists already."
+                )
+        if report.errors:
+            report.warnings.clear()
+            return report
+        now = services.now()
+        for _, new in hashed:
+            user_id = await account_store.insert_user(conn, subscription.id, new, now)
+            await audit.record(conn, now, "user.imported", actor_id=actor_id, subject_id=user_id)
+        report.imported = len(hashed)
+    return report
+
+
+async def set_email(
+    services: Services, user_id: int, email: str, *, actor_id: int | None = None
+) -> User:
+    """Change a user's sign-in address (checked and its verdict stored)."""
+    try:
+        verdict = check_address(email)
+    except AddressError as error:
+        raise AccountError(str(error)) from None
+    async with services.db.write() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT id FROM users WHERE email = ? AND id != ?", (verdict.email, user_id)
+        )
+        if rows:
+            raise AccountError(f"An account with the address {verdict.email} exists already.")
+        await account_store.set_email(
+            conn, user_id, verdict.email, verdict.deliverable, verdict.problem
+        )
+        await audit.record(
+            conn, services.now(), "user.email_changed", actor_id=actor_id, subject_id=user_id,
+            detail=verdict.email,
+        )  # fmt: skip
+    user = await account_store.user_by_id(services.db, user_id)
+    if user is None:
+        raise AccountError("That account no longer exists.")
+    return user
+
+
+async def set_password(
+    services: Services, user_id: int, password: str, *, actor_id: int | None = None
+) -> None:
+    user = await account_store.user_by_id(services.db, user_id)
+    if user is None:
+        raise AccountError("That account no longer exists.")
+    try:
+        checked = check_password(password, services.config.security, email=user.email)
+    except PasswordRejected as error:
+        raise AccountError(str(error)) from None
+    password_hash = await services.hasher.hash_async(checked)
+    async with services.db.write() as conn:
+        await account_store.set_password_hash(conn, user_id, password_hash)
+        await audit.record(
+            conn, services.now(), "user.password_set", actor_id=actor_id, subject_id=user_id
+        )
+
+
+def random_password() -> str:
+    """A strong password for accounts created by tools (shown once, never stored in clear)."""
+    return secrets.token_urlsafe(18)

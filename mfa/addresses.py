@@ -1,0 +1,52 @@
+"""Checking sign-in addresses where they are written, so later work can read the stored verdict.
+
+An address that can't receive mail (``ops@plant7``) is still a valid sign-in name for an account
+that exists in the business: it is kept, flagged, and reported later by the MFA process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+
+
+class AddressError(ValueError):
+    """The text can't be used as a sign-in name at all."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddressVerdict:
+    email: str
+    """The address as it will be stored (domain normalised to lower case)."""
+    deliverable: bool
+    problem: str | None
+    """Why codes can't be sent there, in words a person understands; None when deliverable."""
+
+
+def check_address(text: str) -> AddressVerdict:
+    """Normalise ``text`` and decide whether codes can be emailed to it (no network lookups)."""
+    raw = text.strip()
+    if (
+        not raw
+        or "@" not in raw
+        or raw.startswith("@")
+        or raw.endswith("@")
+        or any(c.isspace() for c in raw)
+    ):
+        raise AddressError(f"{raw!r} is not an email address.")
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as error:
+        local, _, domain = raw.rpartition("@")
+        return AddressVerdict(f"{local}@{domain.lower()}", False, _reason(str(error)))
+    return AddressVerdict(result.normalized, True, None)
+
+
+def _reason(detail: str) -> str:
+    text = detail.rstrip(".")
+    return (
+        f"email address is not valid ({text[0].lower()}{text[1:]})"
+        if text
+        else "email address is not valid"
+    )

@@ -1,0 +1,100 @@
+"""The demo: a seeded subscription with the user guide's four products, an admin and 25 users.
+
+Three users have sign-in names that can't receive mail, so the MFA process shows real failures.
+The demo passwords are public (the sign-in screen shows them); never use demo mode for real data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mfa.addresses import check_address
+from mfa.config import Config
+from mfa.services import Services
+from store import accounts as account_store
+from store import audit
+
+SUBSCRIPTION = "Acme Logistics"
+PRODUCTS = [
+    "PitneyShip Pro",
+    "PitneyTrack Inbound",
+    "PitneyAnalytics",
+    "Locker Management Module",
+]
+ADMIN_EMAIL = "admin@acme-logistics.com"
+ADMIN_PASSWORD = "correct horse battery"
+USER_PASSWORD = "sunny kiosk morning"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    role: str = "user"
+
+
+DEMO_USERS = [
+    DemoAccount(ADMIN_EMAIL, "Avery Admin", "admin"),
+    DemoAccount("jordan.lee@acme-logistics.com", "Jordan Lee"),
+    DemoAccount("sam.patel@acme-logistics.com", "Sam Patel"),
+    DemoAccount("maria.garcia@acme-logistics.com", "Maria Garcia"),
+    DemoAccount("chen.wei@acme-logistics.com", "Chen Wei"),
+    DemoAccount("olu.adebayo@acme-logistics.com", "Olu Adebayo"),
+    DemoAccount("priya.nair@acme-logistics.com", "Priya Nair"),
+    DemoAccount("tom.becker@acme-logistics.com", "Tom Becker"),
+    DemoAccount("lena.schmidt@acme-logistics.com", "Lena Schmidt"),
+    DemoAccount("diego.ramos@acme-logistics.com", "Diego Ramos"),
+    DemoAccount("aiko.tanaka@acme-logistics.com", "Aiko Tanaka"),
+    DemoAccount("noah.kim@acme-logistics.com", "Noah Kim"),
+    DemoAccount("fatima.zahra@acme-logistics.com", "Fatima Zahra"),
+    DemoAccount("liam.obrien@acme-logistics.com", "Liam O'Brien"),
+    DemoAccount("sofia.rossi@acme-logistics.com", "Sofia Rossi"),
+    DemoAccount("ben.cohen@acme-logistics.com", "Ben Cohen"),
+    DemoAccount("grace.mensah@acme-logistics.com", "Grace Mensah"),
+    DemoAccount("ivan.petrov@acme-logistics.com", "Ivan Petrov"),
+    DemoAccount("hannah.berg@acme-logistics.com", "Hannah Berg"),
+    DemoAccount("kwame.owusu@acme-logistics.com", "Kwame Owusu"),
+    DemoAccount("zoe.martin@acme-logistics.com", "Zoe Martin"),
+    DemoAccount("ravi.shah@acme-logistics.com", "Ravi Shah"),
+    # Sign-in names that exist in the business but can't receive mail (no domain after the @).
+    DemoAccount("ops@plant7", "Plant 7 Operations"),
+    DemoAccount("dock@warehouse", "Warehouse Dock"),
+    DemoAccount("locker-bay@kiosk3", "Kiosk 3 Locker Bay"),
+]
+
+
+def demo_database_path(config: Config) -> Path:
+    """The demo keeps its own file, so it never touches a real database."""
+    return config.database_path.with_name("mfa-tui-demo.db")
+
+
+async def is_seeded(services: Services) -> bool:
+    return bool(await account_store.subscriptions(services.db))
+
+
+async def seed(services: Services) -> None:
+    """Fill an empty database with the demo subscription and accounts (idempotent)."""
+    if await is_seeded(services):
+        return
+    admin_hash = await services.hasher.hash_async(ADMIN_PASSWORD)
+    user_hash = await services.hasher.hash_async(USER_PASSWORD)
+    now = services.now()
+    async with services.db.write() as conn:
+        subscription_id = await account_store.create_subscription(conn, SUBSCRIPTION, PRODUCTS, now)
+        for account in DEMO_USERS:
+            verdict = check_address(account.email)
+            await account_store.insert_user(
+                conn,
+                subscription_id,
+                account_store.NewUser(
+                    email=verdict.email,
+                    display_name=account.name,
+                    role=account.role,
+                    password_hash=admin_hash if account.role == "admin" else user_hash,
+                    email_deliverable=verdict.deliverable,
+                    email_problem=verdict.problem,
+                ),
+                now,
+            )
+        await audit.record(conn, now, "demo.seeded", detail=f"{len(DEMO_USERS)} accounts")

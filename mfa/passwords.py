@@ -1,0 +1,107 @@
+"""Password hashing with argon2id. Hashing is CPU-bound: async callers run it in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import unicodedata
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from mfa.config import SecurityConfig
+
+
+def normalise(password: str) -> str:
+    """NFKC, so the same password typed on two keyboards gives the same bytes. Never truncated."""
+    return unicodedata.normalize("NFKC", password)
+
+
+class Passwords:
+    """Hashes and checks passwords with the configured argon2id parameters."""
+
+    def __init__(self, security: SecurityConfig) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=security.argon2_time_cost,
+            memory_cost=security.argon2_memory_kib,
+            parallelism=security.argon2_parallelism,
+        )
+        # Verified against when the account doesn't exist, so an unknown address costs the same.
+        self._dummy_hash = self._hasher.hash("an unused password for timing only")
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(normalise(password))
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches; an unknown user (None) costs one full verification."""
+        try:
+            return self._hasher.verify(stored_hash or self._dummy_hash, normalise(password)) and (
+                stored_hash is not None
+            )
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """True when the stored parameters are weaker than (or differ from) the configured ones."""
+        try:
+            return self._hasher.check_needs_rehash(stored_hash)
+        except InvalidHashError:
+            return True
+
+    async def hash_async(self, password: str) -> str:
+        return await asyncio.to_thread(self.hash, password)
+
+    async def verify_async(self, stored_hash: str | None, password: str) -> bool:
+        return await asyncio.to_thread(self.verify, stored_hash, password)
+
+
+PRODUCT_WORDS = (
+    "mfa-tui",
+    "mfatui",
+    "pitney",
+    "pitneyship",
+    "pitneytrack",
+    "pitneyanalytics",
+    "locker",
+)
+"""Words that make a password guessable for this product in particular."""
+
+
+class PasswordRejected(ValueError):
+    """The password breaks a rule; the message says which, in words a person understands."""
+
+
+_common: frozenset[str] | None = None
+
+
+def _common_passwords() -> frozenset[str]:
+    # 30,000 most common passwords, shipped with zxcvbn; loaded once, on first use.
+    global _common
+    if _common is None:
+        from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+        _common = frozenset(FREQUENCY_LISTS["passwords"])
+    return _common
+
+
+def check_password(password: str, security: SecurityConfig, *, email: str = "") -> str:
+    """Return the normalised password, or raise :class:`PasswordRejected` saying why.
+
+    The rules (NIST SP 800-63B): a minimum length, a generous maximum, no composition rules, and
+    no common or context-derived passwords.
+    """
+    value = normalise(password)
+    if len(value) < security.min_password_length:
+        raise PasswordRejected(
+            f"Use at least {security.min_password_length} characters (this one has {len(value)})."
+        )
+    if len(value) > security.max_password_length:
+        raise PasswordRejected(f"Use at most {security.max_password_length} characters.")
+    lowered = value.casefold()
+    if lowered in _common_passwords():
+        raise PasswordRejected("That password is one of the most common passwords. Choose another.")
+    local_part = email.partition("@")[0].casefold()
+    context = [w for w in (*PRODUCT_WORDS, local_part) if len(w) >= 4]
+    for word in context:
+        if word in lowered:
+            raise PasswordRejected(f"Don't build the password from {word!r}: it is easy to guess.")
+    return value

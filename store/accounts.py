@@ -1,0 +1,134 @@
+"""Queries for subscriptions, products and users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from store.db import Database
+from store.models import Subscription, User
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """What is needed to insert a user; the domain has already checked every field."""
+
+    email: str
+    display_name: str
+    role: str
+    password_hash: str
+    email_deliverable: bool
+    email_problem: str | None
+    status: str = "active"
+    mfa_required: bool = False
+
+
+async def create_subscription(
+    conn: aiosqlite.Connection, name: str, products: list[str], now: float
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO subscriptions (name, created_at) VALUES (?, ?)", (name, now)
+    )
+    subscription_id = int(cursor.lastrowid or 0)
+    for product in products:
+        await conn.execute("INSERT OR IGNORE INTO products (name) VALUES (?)", (product,))
+        await conn.execute(
+            "INSERT INTO subscription_products (subscription_id, product_id) "
+            "SELECT ?, id FROM products WHERE name = ?",
+            (subscription_id, product),
+        )
+    return subscription_id
+
+
+async def insert_user(
+    conn: aiosqlite.Connection, subscription_id: int, user: NewUser, now: float
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO users (subscription_id, email, email_deliverable, email_problem, display_name,"
+        " role, status, password_hash, mfa_required, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            subscription_id,
+            user.email,
+            int(user.email_deliverable),
+            user.email_problem,
+            user.display_name,
+            user.role,
+            user.status,
+            user.password_hash,
+            int(user.mfa_required),
+            now,
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+async def subscriptions(db: Database) -> list[Subscription]:
+    rows = await db.fetchall("SELECT * FROM subscriptions ORDER BY name")
+    return [Subscription.from_row(row) for row in rows]
+
+
+async def subscription_by_id(db: Database, subscription_id: int) -> Subscription | None:
+    row = await db.fetchone("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))
+    return Subscription.from_row(row) if row else None
+
+
+async def subscription_by_name(db: Database, name: str) -> Subscription | None:
+    row = await db.fetchone("SELECT * FROM subscriptions WHERE name = ?", (name,))
+    return Subscription.from_row(row) if row else None
+
+
+async def products_of(db: Database, subscription_id: int) -> list[str]:
+    rows = await db.fetchall(
+        "SELECT p.name FROM products p JOIN subscription_products sp ON sp.product_id = p.id"
+        " WHERE sp.subscription_id = ? ORDER BY p.id",
+        (subscription_id,),
+    )
+    return [row["name"] for row in rows]
+
+
+async def user_by_email(db: Database, email: str) -> User | None:
+    row = await db.fetchone("SELECT * FROM users WHERE email = ?", (email,))
+    return User.from_row(row) if row else None
+
+
+async def user_by_id(db: Database, user_id: int) -> User | None:
+    row = await db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+    return User.from_row(row) if row else None
+
+
+async def users_of(db: Database, subscription_id: int | None = None) -> list[User]:
+    if subscription_id is None:
+        rows = await db.fetchall("SELECT * FROM users ORDER BY email")
+    else:
+        rows = await db.fetchall(
+            "SELECT * FROM users WHERE subscription_id = ? ORDER BY email", (subscription_id,)
+        )
+    return [User.from_row(row) for row in rows]
+
+
+async def existing_emails(conn: aiosqlite.Connection, emails: list[str]) -> set[str]:
+    """Which of ``emails`` are taken already (compared case-insensitively; returned lower-cased)."""
+    taken: set[str] = set()
+    for start in range(0, len(emails), 500):
+        chunk = emails[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(
+            f"SELECT lower(email) FROM users WHERE email IN ({marks})", chunk
+        ) as cursor:
+            taken.update(row[0] for row in await cursor.fetchall())
+    return taken
+
+
+async def set_email(
+    conn: aiosqlite.Connection, user_id: int, email: str, deliverable: bool, problem: str | None
+) -> None:
+    await conn.execute(
+        "UPDATE users SET email = ?, email_deliverable = ?, email_problem = ? WHERE id = ?",
+        (email, int(deliverable), problem, user_id),
+    )
+
+
+async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_hash: str) -> None:
+    await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))

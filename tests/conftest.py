@@ -1,0 +1,40 @@
+"""Shared fixtures: a real SQLite file per test, a movable clock, services around them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mfa.clock import ManualClock
+from mfa.config import Config, SecurityConfig
+from mfa.services import Services, open_services
+
+# Cheap argon2 parameters keep the suite fast; tests of the real defaults build their own config.
+FAST_SECURITY = SecurityConfig(argon2_memory_kib=1024, argon2_time_cost=1)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "mfa.db"
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_path: Path) -> Config:
+    base = Config(security=FAST_SECURITY)
+    return base.with_database(db_path).replace("security", key_file=str(tmp_path / "mfa.key"))
+
+
+@pytest.fixture
+async def services(config: Config, clock: ManualClock) -> AsyncIterator[Services]:
+    opened = await open_services(config, clock=clock)
+    try:
+        yield opened
+    finally:
+        await opened.close()

@@ -1,0 +1,111 @@
+"""The database file: migrations, pragmas, refusal of newer files, several writing processes."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from store import DatabaseTooNew, open_database
+from store.db import schema_version
+
+
+async def test_migrates_an_empty_file_and_records_the_version(db_path: Path) -> None:
+    db = await open_database(db_path)
+    try:
+        row = await db.fetchone("PRAGMA user_version")
+        assert row[0] == schema_version() >= 1
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"users", "subscriptions", "mfa_methods", "mfa_jobs", "mfa_job_items"} <= tables
+        assert {"otp_challenges", "recovery_codes", "audit_events", "outbox", "products"} <= tables
+    finally:
+        await db.close()
+
+
+async def test_migrating_again_changes_nothing(db_path: Path) -> None:
+    db = await open_database(db_path)
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO subscriptions (name, created_at) VALUES ('S', 0)")
+    await db.close()
+    db = await open_database(db_path)
+    try:
+        assert await db.migrate() == schema_version()
+        rows = await db.fetchall("SELECT name FROM subscriptions")
+        assert [r["name"] for r in rows] == ["S"]
+    finally:
+        await db.close()
+
+
+async def test_pragmas_are_set_on_every_connection(db_path: Path) -> None:
+    db = await open_database(db_path)
+    try:
+        assert (await db.fetchone("PRAGMA journal_mode"))[0] == "wal"
+        assert (await db.fetchone("PRAGMA foreign_keys"))[0] == 1
+        assert (await db.fetchone("PRAGMA synchronous"))[0] == 2  # FULL
+        assert (await db.fetchone("PRAGMA busy_timeout"))[0] >= 1000
+    finally:
+        await db.close()
+
+
+async def test_a_newer_database_is_refused_with_a_clear_message(db_path: Path) -> None:
+    with sqlite3.connect(db_path) as raw:
+        raw.execute(f"PRAGMA user_version = {schema_version() + 5}")
+    with pytest.raises(DatabaseTooNew) as caught:
+        await open_database(db_path)
+    assert "newer version of mfa-tui" in str(caught.value)
+    assert str(db_path) in str(caught.value)
+
+
+async def test_a_failed_transaction_leaves_nothing_behind(db_path: Path) -> None:
+    db = await open_database(db_path)
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.write() as conn:
+                await conn.execute("INSERT INTO subscriptions (name, created_at) VALUES ('S', 0)")
+                raise RuntimeError("stop half-way")
+        assert await db.fetchall("SELECT * FROM subscriptions") == []
+    finally:
+        await db.close()
+
+
+WRITES_PER_PROCESS = 150
+
+
+def _writer(path: str, name: str) -> None:
+    async def work() -> None:
+        db = await open_database(path)
+        try:
+            for i in range(WRITES_PER_PROCESS):
+                # A read-then-write: the classic case where a deferred transaction fails with BUSY.
+                async with db.write() as conn:
+                    async with conn.execute("SELECT count(*) FROM audit_events") as cursor:
+                        (count,) = await cursor.fetchone()
+                    await conn.execute(
+                        "INSERT INTO audit_events (at, event, detail) VALUES (?, ?, ?)",
+                        (count, name, str(i)),
+                    )
+        finally:
+            await db.close()
+
+    asyncio.run(work())
+
+
+async def test_two_processes_writing_at_once_lose_nothing(db_path: Path) -> None:
+    await (await open_database(db_path)).close()  # create and migrate first
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_writer, args=(str(db_path), n)) for n in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        await asyncio.to_thread(worker.join, 120)
+    assert [w.exitcode for w in workers] == [0, 0]
+    with sqlite3.connect(db_path) as raw:
+        counts = dict(raw.execute("SELECT event, count(*) FROM audit_events GROUP BY event"))
+        assert counts == {"a": WRITES_PER_PROCESS, "b": WRITES_PER_PROCESS}
+        # Each insert saw every earlier one: the read and the write were one transaction.
+        seen = sorted(row[0] for row in raw.execute("SELECT at FROM audit_events"))
+        assert seen == list(range(2 * WRITES_PER_PROCESS))
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

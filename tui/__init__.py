@@ -1,0 +1,1 @@
+"""The terminal user interface (Textual). Screens render what the ``mfa`` domain decides."""
