@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mfa.clock import Clock, SystemClock
 from mfa.config import Config
 from mfa.passwords import Passwords
 from store import Database, open_database
+
+if TYPE_CHECKING:
+    from mfa.factors import Deliverer
 
 
 @dataclass
@@ -23,6 +27,8 @@ class Services:
     passwords: Passwords | None = None
     demo: bool = False
     """Demo mode: message bodies are kept in the outbox so the demo inbox can show them."""
+    deliverer: Deliverer | None = None
+    """Sends codes by email and SMS; built from ``config`` on first use (``mfa.factors.deliverer_for``)."""
 
     def __post_init__(self) -> None:
         if self.passwords is None:
