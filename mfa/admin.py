@@ -86,6 +86,10 @@ def add_parsers(admin: argparse.ArgumentParser) -> None:
     set_password.add_argument("email")
     set_password.set_defaults(handler=_users_set_password)
 
+    from mfa import admin_mfa  # imported here: admin_mfa itself imports this module
+
+    admin_mfa.add_parsers(commands)
+
 
 def _out(text: str) -> None:
     print(text, file=sys.stdout, flush=True)

@@ -1,11 +1,17 @@
-"""Password hashing with argon2id. Hashing is CPU-bound: async callers run it in a thread."""
+"""Password hashing with argon2id, and the rules a new password has to meet.
+
+Hashing is CPU-bound: async callers use :meth:`Passwords.hash_async` / :meth:`Passwords.verify_async`,
+which run it in a thread so the event loop (and the terminal UI) keeps answering.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import secrets
 import unicodedata
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from mfa.config import SecurityConfig
@@ -25,20 +31,28 @@ class Passwords:
             memory_cost=security.argon2_memory_kib,
             parallelism=security.argon2_parallelism,
         )
-        # Verified against when the account doesn't exist, so an unknown address costs the same.
-        self._dummy_hash = self._hasher.hash("an unused password for timing only")
+        self._dummy_hash = _unmatchable_hash(self._hasher)
+        """Verified against when there is no usable hash (unknown account, no password set), so
+        those attempts cost one full verification like any other. Built from random bytes rather
+        than by hashing, so creating a ``Passwords`` costs nothing at start-up."""
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(normalise(password))
 
     def verify(self, stored_hash: str | None, password: str) -> bool:
-        """True when ``password`` matches; an unknown user (None) costs one full verification."""
+        """True when ``password`` matches ``stored_hash``.
+
+        Every call costs one full argon2 verification, whether the hash is None (unknown account),
+        unusable (an account without a password) or real, so the time taken reveals nothing.
+        """
+        usable = stored_hash is not None and _parses(stored_hash)
         try:
-            return self._hasher.verify(stored_hash or self._dummy_hash, normalise(password)) and (
-                stored_hash is not None
+            matched = self._hasher.verify(
+                stored_hash if usable else self._dummy_hash, normalise(password)
             )
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+        return matched and usable
 
     def needs_rehash(self, stored_hash: str) -> bool:
         """True when the stored parameters are weaker than (or differ from) the configured ones."""
@@ -52,6 +66,28 @@ class Passwords:
 
     async def verify_async(self, stored_hash: str | None, password: str) -> bool:
         return await asyncio.to_thread(self.verify, stored_hash, password)
+
+
+def _parses(stored_hash: str) -> bool:
+    try:
+        extract_parameters(stored_hash)
+    except (InvalidHashError, ValueError):
+        return False
+    return True
+
+
+def _unmatchable_hash(hasher: PasswordHasher) -> str:
+    """A well-formed argon2id hash with the hasher's parameters that no password matches."""
+
+    def encode(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii").rstrip("=")
+
+    salt = encode(secrets.token_bytes(hasher.salt_len))
+    digest = encode(secrets.token_bytes(hasher.hash_len))
+    return (
+        f"$argon2id$v=19$m={hasher.memory_cost},t={hasher.time_cost},p={hasher.parallelism}"
+        f"${salt}${digest}"
+    )
 
 
 PRODUCT_WORDS = (

@@ -1,4 +1,12 @@
-"""The Textual application: builds the screens around one ``Services`` object."""
+"""The Textual application: builds the screens around one ``Services`` object and owns the session.
+
+The app decides where a sign-in goes (home, MFA setup, MFA verification), keeps the
+:class:`mfa.session.Session`, records activity on every key, and ends the session on **Sign out**,
+after ``idle_lock_seconds`` without a key, or at ``session_max_seconds``. Whatever screens were
+open, the sign-in screen is then the only one left.
+
+The MFA screens finish a sign-in by calling :meth:`MfaApp.complete_sign_in`.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +14,44 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from mfa import demo as demo_data
+from mfa import session as sessions
 from mfa.config import Config
+from mfa.demo_mail import DemoMailSink, demo_config
 from mfa.services import Services, open_services
+from mfa.session import Session, SessionEnd
+from mfa.signin import SignInOutcome
 from store import StoreError
+from store import accounts as account_store
+from store.models import User
+from tui.jobs import MfaJobRunner
+from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
+from tui.screens.home import HomeScreen
+from tui.screens.inbox import DemoInboxWatch, toggle_demo_inbox
+from tui.screens.setup import SetupScreen
 from tui.screens.signin import SignInScreen
+from tui.screens.verify import VerifyScreen
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
+
+SESSION_CHECK_SECONDS = 5.0
+"""How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
+
+
+def duration_words(seconds: float) -> str:
+    """``900`` -> "15 minutes", ``43200`` -> "12 hours", ``90`` -> "90 seconds"."""
+    whole = round(seconds)
+    for size, unit in ((3600, "hour"), (60, "minute")):
+        if whole >= size and whole % size == 0:
+            count = whole // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{whole} second{'' if whole == 1 else 's'}"
 
 
 class MfaApp(App[None]):
@@ -24,7 +60,10 @@ class MfaApp(App[None]):
     CSS_PATH = CSS_FILE
     TITLE = "mfa-tui"
     SUB_TITLE = "Sign in"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="quit")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", id="quit"),
+        Binding("ctrl+o", "demo_inbox", "Demo inbox", id="demo-inbox"),
+    ]
 
     def __init__(self, services: Services, *, demo: bool = False) -> None:
         super().__init__()
@@ -32,9 +71,144 @@ class MfaApp(App[None]):
         """The domain: configuration, database, clock. Screens call ``mfa`` with it."""
         self.demo = demo
         """True when running on the seeded demo database."""
+        self.session: Session | None = None
+        """The current session: None before a right password, ``signed_in=False`` between the
+        password and the second factor, ``signed_in=True`` once home."""
+        self.mfa_jobs = MfaJobRunner(self, services)
+        """Runs the MFA process at App level, so it outlives the screen that started it."""
+        self.demo_inbox = DemoInboxWatch(self, services)
+        """In demo mode: notices newly delivered messages (a notification each)."""
 
     def on_mount(self) -> None:
         self.push_screen(SignInScreen())
+        if self.demo:
+            self.demo_inbox.start()
+        self.set_interval(SESSION_CHECK_SECONDS, self.check_session, name="session-check")
+
+    # ------------------------------------------------------------------------------ activity
+
+    async def on_event(self, event: events.Event) -> None:
+        # Every key (and click) reaches the app first, before any widget can stop it.
+        if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
+            self.record_activity()
+        await super().on_event(event)
+
+    def record_activity(self) -> None:
+        """The person did something: the idle lock starts counting again."""
+        if self.session is not None:
+            self.session.touch(self.services.now())
+
+    def check_session(self) -> None:
+        """End the session if it has been idle too long or reached its absolute limit.
+
+        Runs every few seconds; tests move the clock and call it directly.
+        """
+        if self.session is None:
+            return
+        reason = self.session.end_reason(self.services.now(), self.services.config.security)
+        if reason is not None:
+            self.end_session(reason)
+
+    # ------------------------------------------------------------------------------ signing in
+
+    @on(PasswordAccepted)
+    def _password_accepted(self, message: PasswordAccepted) -> None:
+        result = message.result
+        user = result.user
+        assert user is not None
+        if result.outcome is SignInOutcome.SIGNED_IN:
+            self.complete_sign_in(user)
+            return
+        # The second factor comes next; the idle rules apply meanwhile.
+        self.session = Session.start(user, self.services.now(), signed_in=False)
+        if result.outcome is SignInOutcome.NEEDS_SETUP:
+            self.push_screen(SetupScreen(user))
+        else:
+            self.push_screen(VerifyScreen(user))
+
+    @on(SignInShown)
+    def _sign_in_shown(self) -> None:
+        # Back on the sign-in screen with a half-finished sign-in: it is abandoned.
+        if self.session is not None and not self.session.signed_in:
+            self.end_session(SessionEnd.SIGNED_OUT, show_sign_in=False)
+
+    def complete_sign_in(self, user: User) -> None:
+        """Start the session for ``user`` and show the home screen.
+
+        Called when the password was enough, and by the Setup and Verify screens once the second
+        factor is right. Whatever screens are open are replaced by the home screen.
+        """
+        self.session = Session.start(user, self.services.now())
+        self._open_home(self.session)
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def _open_home(self, session: Session) -> None:
+        services = self.services
+        await sessions.record_start(services, session)
+        user = await account_store.user_by_id(services.db, session.user.id) or session.user
+        subscription = await account_store.subscription_by_id(services.db, user.subscription_id)
+        products = await account_store.products_of(services.db, user.subscription_id)
+        if self.session is not session:
+            return  # ended while loading
+        session.user = user
+        self._show_only(HomeScreen(user, subscription.name if subscription else "", products))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "session" and event.state is WorkerState.ERROR:
+            # The home screen couldn't be loaded: don't leave a session without a screen.
+            self.session = None
+            self._show_only(
+                SignInScreen(f"Couldn't open your home screen ({event.worker.error}). Try again.")
+            )
+
+    # ------------------------------------------------------------------------------ signing out
+
+    @on(SignOutRequested)
+    def action_sign_out(self) -> None:
+        """End the session and return to an empty sign-in screen."""
+        self.end_session(SessionEnd.SIGNED_OUT)
+
+    def end_session(self, reason: SessionEnd, *, show_sign_in: bool = True) -> None:
+        """End the current session (if any) for ``reason`` and show the sign-in screen."""
+        session, self.session = self.session, None
+        if session is not None:
+            self._record_end(session, reason)
+        if show_sign_in:
+            self._show_only(SignInScreen(self._end_notice(reason)))
+
+    def _end_notice(self, reason: SessionEnd) -> str:
+        security = self.services.config.security
+        if reason is SessionEnd.IDLE:
+            return (
+                f"Signed out after {duration_words(security.idle_lock_seconds)} without activity."
+            )
+        if reason is SessionEnd.TIME_LIMIT:
+            limit = duration_words(security.session_max_seconds)
+            return f"Signed out: a session lasts at most {limit}. Sign in again to go on."
+        return ""
+
+    @work(group="audit", exit_on_error=False)
+    async def _record_end(self, session: Session, reason: SessionEnd) -> None:
+        await sessions.record_end(self.services, session, reason)
+
+    # ------------------------------------------------------------------------------ screens
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The demo inbox exists only in demo mode (and is then shown in every footer).
+        return self.demo if action == "demo_inbox" else True
+
+    def action_demo_inbox(self) -> None:
+        """Open the demo inbox (Ctrl+O again, or Escape, closes it)."""
+        toggle_demo_inbox(self)
+
+    def _show_only(self, screen: Screen[None]) -> None:
+        """Make ``screen`` the only screen above the default one (closing any others)."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if len(self.screen_stack) == 2:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
 
 def create_app(services: Services, *, demo: bool = False) -> MfaApp:
@@ -65,4 +239,8 @@ async def _run(config: Config, demo: bool, reset: bool) -> int:
 
 def run_app(config: Config, *, demo: bool = False, reset: bool = False) -> int:
     """Run the terminal UI until the user quits; returns the exit code."""
-    return asyncio.run(_run(config, demo, reset))
+    if not demo:
+        return asyncio.run(_run(config, demo, reset))
+    # The demo's mail server (its own thread) receives the real SMTP traffic of the codes.
+    with DemoMailSink() as mail_server:
+        return asyncio.run(_run(demo_config(config, mail_server), demo, reset))

@@ -1,22 +1,370 @@
-"""Settings > General Preferences: the MFA switch and the MFA process. (placeholder until its issue lands)."""
+"""Settings > General Preferences: the Multi-factor Authentication (MFA) switch and the MFA process.
+
+Turning the switch ON reveals **Begin MFA Process**. The process itself runs at App level
+(``tui.jobs``), so it goes on when this screen is closed; the screen subscribes to its progress and
+shows "MFA settings processing" with a progress bar, then "MFA settings complete", and, when users
+failed, how many succeeded and failed, a table of the failed users (their address can be fixed from
+it with ``e``) and **Retry MFA Process**. Opening the screen while a job runs, in this session or
+another, shows that job, and resumes it when the process running it has stopped.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from typing import TYPE_CHECKING, cast
 
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label, ProgressBar, Static, Switch
+from textual.worker import Worker, WorkerState
+
+from mfa import mfa_process
+from mfa.mfa_process import FailedUser, JobProgress, MfaProcessError
+from store import accounts as account_store
 from store.models import User
+from tui.jobs import MfaProcessStopped, MfaProcessUpdated
+from tui.literal import literal
+from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
+
+if TYPE_CHECKING:
+    from tui.app import MfaApp
+
+LOADING, OFF, READY, RUNNING, COMPLETE = "loading", "off", "ready", "running", "complete"
+"""The stages of the screen: reading the database; MFA off; switched on but not begun; the MFA
+process running; the MFA process complete."""
+
+FAILED_ROWS_SHOWN = 1_000
+"""The failure table shows at most this many users (``mfa-tui admin mfa status`` lists them all)."""
+
+ABOUT_MFA = (
+    "When MFA is ON, every user in the subscription must set up and use a multi-factor "
+    "authentication method the next time they sign in."
+)
+FIX_HINT = "Press e on a user to fix their email address, then Retry MFA Process."
+
+
+def _users(count: int) -> str:
+    return f"{count:,} user" if count == 1 else f"{count:,} users"
+
+
+def failure_message(succeeded: int, failed: int) -> str:
+    """The error message of a run with failures: how many users succeeded and how many failed."""
+    return f"{_users(succeeded)} succeeded and {_users(failed)} failed."
 
 
 class GeneralPreferencesScreen(Screen[None]):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
+    """The admin's General Preferences: turning MFA on or off for the whole subscription."""
+
+    SUB_TITLE = "Settings"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="preferences.back"),
+        Binding("e", "edit_email", "Fix email", id="preferences.edit_email"),
+    ]
 
     def __init__(self, user: User) -> None:
         super().__init__()
         self.user = user
+        """The signed-in admin."""
+        self.stage = LOADING
+        """What the screen shows: one of LOADING, OFF, READY, RUNNING, COMPLETE."""
+        self.job_id: int | None = None
+        """The MFA process job shown (running or the latest complete one)."""
+        self._mfa_on = False
+        """Whether MFA is ON for the subscription in the database (the switch may run ahead)."""
+        self._failed_shown: dict[int, FailedUser] = {}
+        """The failed users in the table, by user id."""
+
+    @property
+    def mfa_app(self) -> MfaApp:
+        return cast("MfaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Not available yet.")
+        with VerticalScroll(id="preferences"):
+            yield Static("General Preferences", classes="title")
+            yield Label("Multi-factor Authentication (MFA)", id="mfa-label")
+            with Horizontal(id="mfa-switch-row"):
+                yield Switch(value=False, animate=False, id="mfa-switch", disabled=True)
+                yield Static("OFF", id="mfa-switch-state")
+            yield Static(ABOUT_MFA, id="mfa-about")
+            yield Button("Begin MFA Process", id="begin-mfa", variant="primary")
+            with Vertical(id="mfa-running"):
+                yield Static("MFA settings processing", classes="mfa-status")
+                yield ProgressBar(show_eta=False, id="mfa-progress")
+                yield Static("", id="mfa-counts")
+            with Vertical(id="mfa-result"):
+                yield Static("MFA settings complete", classes="mfa-status")
+                yield Static("", id="mfa-outcome")
+                yield Static("", id="mfa-failure-message", classes="error")
+                yield Static(FIX_HINT, id="mfa-fix-hint")
+                yield DataTable(id="failed-users", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="mfa-more-failures")
+                yield Button("Retry MFA Process", id="retry-mfa", variant="warning")
         yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#failed-users", DataTable)
+        table.add_column("Email", key="email")
+        table.add_column("Name", key="name")
+        table.add_column("Reason", key="reason")
+        self._show(LOADING)
+        self.mfa_app.mfa_jobs.subscribe(self)
+        self._load()
+
+    def on_unmount(self) -> None:
+        self.mfa_app.mfa_jobs.unsubscribe(self)
+
+    # ---- showing a stage -------------------------------------------------------------------
+
+    def _show(self, stage: str) -> None:
+        self.stage = stage
+        switch = self.query_one("#mfa-switch", Switch)
+        switch.disabled = stage in (LOADING, RUNNING)
+        self.query_one("#mfa-about").display = stage in (OFF, READY)
+        self.query_one("#begin-mfa", Button).display = stage == READY
+        self.query_one("#begin-mfa", Button).disabled = False
+        self.query_one("#mfa-running").display = stage == RUNNING
+        self.query_one("#mfa-result").display = stage == COMPLETE
+        self.query_one("#retry-mfa", Button).disabled = False
+        self.refresh_bindings()
+
+    def _set_switch(self, on: bool) -> None:
+        """Move the switch without it counting as the admin's choice."""
+        switch = self.query_one("#mfa-switch", Switch)
+        with switch.prevent(Switch.Changed):
+            switch.value = on
+        self._label_switch(on)
+
+    def _label_switch(self, on: bool) -> None:
+        self.query_one("#mfa-switch-state", Static).update("ON" if on else "OFF")
+
+    def _show_progress(self, progress: JobProgress) -> None:
+        self.job_id = progress.job_id
+        if self.stage != RUNNING:
+            self._show(RUNNING)
+        self.query_one("#mfa-progress", ProgressBar).update(
+            total=max(progress.total, 1), progress=progress.processed
+        )
+        self.query_one("#mfa-counts", Static).update(
+            f"{progress.processed:,} of {_users(progress.total)} processed: "
+            f"{progress.succeeded:,} succeeded, {progress.failed:,} failed"
+        )
+
+    # ---- reading the database --------------------------------------------------------------
+
+    @work(exclusive=True, group="preferences-load", exit_on_error=False)
+    async def _load(self) -> None:
+        services = self.mfa_app.services
+        subscription = await account_store.subscription_by_id(
+            services.db, self.user.subscription_id
+        )
+        if subscription is None:
+            raise MfaProcessError("Your subscription no longer exists.")
+        job = await mfa_process.latest_job(services, subscription.id)
+        self._mfa_on = subscription.mfa_enabled
+        self._set_switch(subscription.mfa_enabled)
+        switch = self.query_one("#mfa-switch", Switch)
+        switch.disabled = False
+        if self.focused is None or self.focused.id == "preferences":
+            switch.focus()  # disabled while loading, so the page itself had the focus
+        if not subscription.mfa_enabled:
+            self._show(OFF)
+        elif job is None:
+            self._show(READY)
+        elif job.is_complete:
+            self.job_id = job.job_id
+            await self._show_result(job)
+        else:
+            self._follow(self.mfa_app.mfa_jobs.latest(job.job_id) or job)
+
+    def _follow(self, job: JobProgress) -> None:
+        self._show_progress(job)
+        self.mfa_app.mfa_jobs.follow(job.job_id)
+
+    async def _show_result(self, job: JobProgress) -> None:
+        services = self.mfa_app.services
+        outcome = await mfa_process.outcome(services, job.job_id)
+        failed = await mfa_process.failed_users(services, job.job_id, limit=FAILED_ROWS_SHOWN)
+        if job.job_id != self.job_id:
+            return  # another job started meanwhile
+        table = self.query_one("#failed-users", DataTable)
+        table.clear()
+        self._failed_shown = {user.user_id: user for user in failed}
+        for user in failed:
+            table.add_row(
+                literal(user.email),
+                literal(user.display_name),
+                literal(user.reason),
+                key=str(user.user_id),
+            )
+        has_failures = outcome.failed > 0
+        self.query_one("#mfa-outcome", Static).update(
+            ""
+            if has_failures
+            else f"{_users(outcome.succeeded)} will set up MFA the next time they sign in."
+        )
+        self.query_one("#mfa-failure-message", Static).update(
+            failure_message(outcome.succeeded, outcome.failed) if has_failures else ""
+        )
+        more = outcome.failed - len(failed)
+        self.query_one("#mfa-more-failures", Static).update(
+            f"…and {more:,} more: 'mfa-tui admin mfa status' lists them all." if more > 0 else ""
+        )
+        for widget_id in ("#mfa-failure-message", "#mfa-fix-hint", "#failed-users", "#retry-mfa"):
+            self.query_one(widget_id).display = has_failures
+        self.query_one("#mfa-outcome").display = not has_failures
+        self.query_one("#mfa-more-failures").display = more > 0
+        self._show(COMPLETE)
+        # Begin or Retry, which had the focus, is gone: give it to what comes next.
+        (table if has_failures else self.query_one("#mfa-switch", Switch)).focus()
+
+    @work(exclusive=True, group="preferences-load", exit_on_error=False)
+    async def _load_result(self, job: JobProgress) -> None:
+        await self._show_result(job)
+
+    # ---- the switch ------------------------------------------------------------------------
+
+    @on(Switch.Changed, "#mfa-switch")
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        self._label_switch(event.value)
+        if event.value:
+            if not self._mfa_on:
+                self._show(READY)
+            return
+        if not self._mfa_on:
+            self._show(OFF)  # switched on and off again without beginning: nothing to undo
+            return
+        self.app.push_screen(
+            ConfirmDialog(
+                "Turn off multi-factor authentication?",
+                "Users will no longer be required to use MFA to sign in. "
+                "The methods they have set up are kept.",
+                confirm="Turn off",
+                cancel="Keep MFA on",
+            ),
+            self._switch_off_answered,
+        )
+
+    def _switch_off_answered(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self._disable()
+        else:
+            self._set_switch(True)
+
+    @work(exclusive=True, group="preferences-change", exit_on_error=False)
+    async def _disable(self) -> None:
+        try:
+            released = await mfa_process.disable(
+                self.mfa_app.services, self.user.subscription_id, actor_id=self.user.id
+            )
+        except MfaProcessError as error:
+            self._set_switch(True)
+            self.notify(str(error), severity="error")
+            return
+        self._mfa_on = False
+        self._show(OFF)
+        self.notify(
+            f"MFA is OFF: {_users(released)} {'is' if released == 1 else 'are'} no longer"
+            " required to use it. The methods they set up are kept."
+        )
+
+    # ---- Begin / Retry ---------------------------------------------------------------------
+
+    @on(Button.Pressed, "#begin-mfa")
+    def _begin_pressed(self, event: Button.Pressed) -> None:
+        event.button.disabled = True
+        self._begin()
+
+    @work(exclusive=True, group="preferences-change", exit_on_error=False)
+    async def _begin(self) -> None:
+        job, started = await mfa_process.begin(
+            self.mfa_app.services, self.user.subscription_id, started_by=self.user.id
+        )
+        self._mfa_on = True
+        if not started:
+            self.notify("An MFA process is running already: showing its progress.")
+        self._follow(job)
+
+    @on(Button.Pressed, "#retry-mfa")
+    def _retry_pressed(self, event: Button.Pressed) -> None:
+        event.button.disabled = True
+        self._retry()
+
+    @work(exclusive=True, group="preferences-change", exit_on_error=False)
+    async def _retry(self) -> None:
+        retried = await mfa_process.retry(
+            self.mfa_app.services, self.user.subscription_id, started_by=self.user.id
+        )
+        if retried is None:
+            self.notify("Nothing to retry: no user failed in the last MFA process.")
+            self._load()
+            return
+        job, started = retried
+        if not started:
+            self.notify("An MFA process is running already: showing its progress.")
+        self._follow(job)
+
+    # ---- progress from the App-level runner ------------------------------------------------
+
+    @on(MfaProcessUpdated)
+    def _progressed(self, message: MfaProcessUpdated) -> None:
+        progress = message.progress
+        if progress.job_id != self.job_id:
+            return
+        if not progress.is_complete or self.stage == RUNNING:
+            self._show_progress(progress)  # a complete job fills the bar before its result shows
+        if progress.is_complete:
+            self._load_result(progress)
+
+    @on(MfaProcessStopped)
+    def _stopped(self, message: MfaProcessStopped) -> None:
+        if message.job_id == self.job_id:
+            self.notify(
+                f"The MFA process stopped: {message.reason}. Open this page again to resume it.",
+                severity="error",
+                markup=False,
+            )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.node is self:
+            self.notify(str(event.worker.error), severity="error", markup=False)
+            for button in self.query(Button):
+                button.disabled = False  # let the admin try again
+
+    # ---- fixing a failed user's address ----------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit_email":
+            return (
+                self.stage == COMPLETE and self.query_one("#failed-users", DataTable).row_count > 0
+            )
+        return True
+
+    def action_edit_email(self) -> None:
+        table = self.query_one("#failed-users", DataTable)
+        if self.stage != COMPLETE or table.row_count == 0:
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        assert row_key.value is not None
+        failed = self._failed_shown[int(row_key.value)]
+
+        def fixed(user: User | None) -> None:
+            if user is None:
+                return
+            reason = (
+                user.email_problem
+                if not user.email_deliverable
+                else "address fixed: select Retry MFA Process"
+            )
+            table.update_cell(row_key, "email", literal(user.email), update_width=True)
+            table.update_cell(row_key, "reason", literal(reason or ""), update_width=True)
+            self.notify(f"{user.email} saved.", markup=False)
+
+        self.app.push_screen(
+            EditEmailDialog(
+                failed.user_id, failed.email, failed.display_name, actor_id=self.user.id
+            ),
+            fixed,
+        )

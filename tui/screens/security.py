@@ -1,22 +1,362 @@
-"""The user's own security page: their MFA methods. (placeholder until its issue lands)."""
+"""The signed-in user's own security settings: their multi-factor authentication methods.
+
+The page lists every method (what it is, where codes go, masked, whether it is verified, when it
+was last used, and which one sign-in codes go to first) and lets the user:
+
+- add the method they don't have yet (**Add**: the Setup screen's cards, in a dialog);
+- change the mobile number (a code to the new number has to be verified; until then codes keep
+  going to the old one);
+- remove a method, after confirming; the domain never removes the last one while MFA is required,
+  and the page shows its reason;
+- choose the default method for sign-in, or "Use last method used".
+
+Everything is done by ``mfa.factors``; text from the database is shown literally.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, cast
 
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from mfa import factors
+from mfa.factors import CODE_METHODS_NOTE, KIND_NAMES, FactorError, Method, VerifyResult
+from store import accounts as account_store
 from store.models import User
+from tui.literal import literal
+from tui.screens.dialogs import ConfirmDialog
+from tui.widgets.method_cards import MethodCards
+
+if TYPE_CHECKING:
+    from tui.app import MfaApp
+
+LAST_USED = "last-used"
+"""The default-method choice that follows the method used last."""
+USE_LAST_LABEL = "Use last method used"
+NO_METHODS = "You have no verification methods yet."
+REMOVE_DETAIL = "Sign-in codes won't be sent there any more."
+
+
+def last_used_text(at: float | None, now: float) -> str:
+    """When a method was last used, in words: ``Never``, ``Just now``, ``3 minutes ago``, ..."""
+    if at is None:
+        return "Never"
+    elapsed = max(0.0, now - at)
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if elapsed >= size:
+            count = int(elapsed // size)
+            return f"{count} {unit}{'' if count == 1 else 's'} ago"
+    return "Just now"
+
+
+def add_label(kinds: tuple[str, ...]) -> str:
+    """The Add button's label for the kinds that can still be added."""
+    if len(kinds) == 1:
+        return f"Add {KIND_NAMES[kinds[0]]}"
+    return "Add a method"
+
+
+@dataclass(frozen=True)
+class SecurityState:
+    """What the page shows, read in one go."""
+
+    user: User
+    methods: list[Method]
+    allowed: tuple[str, ...]
+    default: Method | None
+    """Where the next sign-in code goes first (None: no usable method)."""
+
+    @property
+    def verified(self) -> list[Method]:
+        return [method for method in self.methods if method.verified]
+
+    @property
+    def addable(self) -> tuple[str, ...]:
+        """Allowed kinds the user has no verified method of."""
+        have = {method.kind for method in self.verified}
+        return tuple(kind for kind in self.allowed if kind not in have)
+
+    @property
+    def verified_sms(self) -> Method | None:
+        if "sms" not in self.allowed:
+            return None
+        return next((method for method in self.verified if method.kind == "sms"), None)
+
+    @property
+    def preference(self) -> int | str:
+        """The default-method choice: a verified method's id, or LAST_USED."""
+        preferred = self.user.preferred_method_id
+        if preferred is not None and any(m.id == preferred for m in self.verified):
+            return preferred
+        return LAST_USED
+
+
+class MethodSetupDialog(ModalScreen[VerifyResult | None]):
+    """Adds a method, or changes the mobile number, with the Setup screen's cards.
+
+    Dismisses with the domain's verdict once a method is verified, or None when closed before.
+    """
+
+    BINDINGS = [Binding("escape", "close", "Close", id="method-dialog.close")]
+
+    def __init__(self, user: User, kinds: tuple[str, ...], title: str, note: str = "") -> None:
+        super().__init__()
+        self.user = user
+        self.kinds = kinds
+        self.title_text = title
+        self.note = note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="method-dialog", classes=f"-cards-{len(self.kinds)}"):
+            yield Static(self.title_text, classes="title", markup=False)
+            if self.note:
+                yield Static(literal(self.note), id="method-dialog-note")
+            yield MethodCards(
+                self.user, self.kinds, open_cards=len(self.kinds) == 1, id="method-dialog-cards"
+            )
+        yield Footer()
+
+    @on(MethodCards.MethodVerified)
+    def _verified(self, message: MethodCards.MethodVerified) -> None:
+        self.dismiss(message.result)
+
+    def action_close(self) -> None:
+        """Close without finishing (not while a code is being sent or checked)."""
+        if self.query_one(MethodCards).busy:
+            return
+        self.dismiss(None)
 
 
 class SecurityScreen(Screen[None]):
-    BINDINGS = [("escape", "app.pop_screen", "Back")]
+    """The user's methods, and adding, changing, removing them and choosing the default."""
+
+    SUB_TITLE = "Security settings"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="security.back"),
+        Binding("a", "add_method", "Add method", id="security.add"),
+        Binding("c", "change_phone", "Change phone", id="security.change-phone"),
+        Binding("r,delete", "remove_method", "Remove", id="security.remove"),
+    ]
 
     def __init__(self, user: User) -> None:
+        """``user`` is signed in; the page is about their own methods."""
         super().__init__()
         self.user = user
+        self.state: SecurityState | None = None
+        """What the page shows (None until read)."""
+        self.message = ""
+        """The text of the message line (empty when there is none)."""
+
+    @property
+    def mfa_app(self) -> MfaApp:
+        return cast("MfaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Not available yet.")
+        with VerticalScroll(id="security") as body:
+            body.can_focus = False
+            yield Static("Your verification methods", classes="title")
+            yield DataTable(id="security-methods", cursor_type="row", zebra_stripes=True)
+            yield Static(NO_METHODS, id="security-empty")
+            with Horizontal(id="security-default-row"):
+                yield Label("Default method for sign-in", id="security-default-label")
+                yield Select(
+                    [(USE_LAST_LABEL, LAST_USED)],
+                    value=LAST_USED,
+                    allow_blank=False,
+                    id="security-default",
+                )
+            with Horizontal(id="security-actions"):
+                yield Button("Add a method", id="security-add", variant="primary")
+                yield Button("Change phone number", id="security-change-phone")
+                yield Button("Remove", id="security-remove", variant="error")
+            yield Static(id="security-message")
+            yield Static(CODE_METHODS_NOTE, id="security-note")
         yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#security-methods", DataTable)
+        for label, key in (
+            ("Method", "kind"),
+            ("Codes go to", "destination"),
+            ("Status", "status"),
+            ("Last used", "last-used"),
+            ("Default", "default"),
+        ):
+            table.add_column(label, key=key)
+        self._show_message("")
+        self._load()
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    @work(exclusive=True, group="security-load", exit_on_error=False)
+    async def _load(self) -> None:
+        services = self.mfa_app.services
+        user = await account_store.user_by_id(services.db, self.user.id) or self.user
+        self.user = user
+        self._show(
+            SecurityState(
+                user=user,
+                methods=await factors.methods_of(services, user.id),
+                allowed=await factors.allowed_kinds(services, user),
+                default=await factors.default_method(services, user),
+            )
+        )
+
+    def _show(self, state: SecurityState) -> None:
+        highlighted = self.highlighted_method()
+        self.state = state
+        now = self.mfa_app.services.now()
+        table = self.query_one("#security-methods", DataTable)
+        table.clear()
+        for method in state.methods:
+            is_default = state.default is not None and state.default.id == method.id
+            table.add_row(
+                method.name,
+                literal(method.masked),
+                "Verified" if method.verified else "Not verified",
+                last_used_text(method.last_used_at, now),
+                "Yes" if is_default else "",
+                key=str(method.id),
+            )
+        if highlighted is not None and str(highlighted.id) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(highlighted.id)))
+        table.display = bool(state.methods)
+        self.query_one("#security-empty").display = not state.methods
+
+        select = self.query_one("#security-default", Select)
+        options: list[tuple[str, int | str]] = [(USE_LAST_LABEL, LAST_USED)]
+        options += [(method.label, method.id) for method in state.verified]
+        with select.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = state.preference
+        self.query_one("#security-default-row").display = bool(state.verified)
+
+        add = self.query_one("#security-add", Button)
+        add.display = bool(state.addable)
+        add.label = add_label(state.addable) if state.addable else ""
+        self.query_one("#security-change-phone").display = state.verified_sms is not None
+        self.query_one("#security-remove").display = bool(state.methods)
+        self.refresh_bindings()
+
+    def highlighted_method(self) -> Method | None:
+        """The method under the table's cursor."""
+        table = self.query_one("#security-methods", DataTable)
+        row = table.cursor_row
+        if self.state is None or not 0 <= row < table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((row, 0)).row_key.value
+        return next((m for m in self.state.methods if str(m.id) == key), None)
+
+    def _show_message(self, text: str, *, style: str = "notice") -> None:
+        self.message = text
+        line = self.query_one("#security-message", Static)
+        line.update(literal(text))
+        for name in ("error", "notice", "success"):
+            line.set_class(name == style, name)
+        line.display = bool(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.state
+        if action == "add_method":
+            return state is not None and bool(state.addable)
+        if action == "change_phone":
+            return state is not None and state.verified_sms is not None
+        if action == "remove_method":
+            return state is not None and bool(state.methods)
+        return True
+
+    # ---- adding and changing -------------------------------------------------------------------
+
+    @on(Button.Pressed, "#security-add")
+    def action_add_method(self) -> None:
+        """Set up a method the user doesn't have yet."""
+        if self.state is None or not self.state.addable:
+            return
+        kinds = self.state.addable
+        title = f"Set up {KIND_NAMES[kinds[0]]}" if len(kinds) == 1 else "Set up a method"
+        self.app.push_screen(MethodSetupDialog(self.user, kinds, title), self._dialog_closed)
+
+    @on(Button.Pressed, "#security-change-phone")
+    def action_change_phone(self) -> None:
+        """Send a code to a new mobile number; the number changes once that code is verified."""
+        sms = self.state.verified_sms if self.state else None
+        if sms is None:
+            return
+        note = f"Codes keep going to {sms.masked} until the new number is verified."
+        dialog = MethodSetupDialog(self.user, ("sms",), "Change your mobile number", note)
+        self.app.push_screen(dialog, self._dialog_closed)
+
+    def _dialog_closed(self, result: VerifyResult | None) -> None:
+        if result is not None:
+            self._show_message(result.message, style="success")
+        self._load()  # a code sent but not verified leaves a method "Not verified"
+
+    # ---- removing ------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#security-remove")
+    def action_remove_method(self) -> None:
+        """Remove the method under the table's cursor, once confirmed."""
+        method = self.highlighted_method()
+        if method is None:
+            return
+        dialog = ConfirmDialog(
+            f"Remove {method.label}?", REMOVE_DETAIL, confirm="Remove", cancel="Keep"
+        )
+        self.app.push_screen(dialog, partial(self._remove_answered, method))
+
+    def _remove_answered(self, method: Method, confirmed: bool | None) -> None:
+        if confirmed:
+            self._remove(method)
+
+    @work(exclusive=True, group="security-change", exit_on_error=False)
+    async def _remove(self, method: Method) -> None:
+        try:
+            await factors.remove_method(self.mfa_app.services, self.user, method.id)
+        except FactorError as error:
+            self._show_message(str(error), style="error")
+            return
+        self._show_message(f"{method.label} was removed.")
+        self._load()
+
+    # ---- the default method --------------------------------------------------------------------
+
+    @on(Select.Changed, "#security-default")
+    def _default_chosen(self, event: Select.Changed) -> None:
+        if self.state is None or event.value is Select.NULL:
+            return
+        if event.value != event.select.value or event.value == self.state.preference:
+            return  # an older change, or what is stored already
+        choice = event.value
+        method_id = None if choice == LAST_USED else cast(int, choice)
+        self._set_preferred(method_id)
+
+    @work(exclusive=True, group="security-change", exit_on_error=False)
+    async def _set_preferred(self, method_id: int | None) -> None:
+        try:
+            await factors.set_preferred(self.mfa_app.services, self.user, method_id)
+        except FactorError as error:
+            self._show_message(str(error), style="error")
+        else:
+            methods = self.state.methods if self.state else []
+            chosen = next((m for m in methods if m.id == method_id), None)
+            if chosen is None:
+                self._show_message("Sign-in codes will go to the method you used last.")
+            else:
+                self._show_message(f"Sign-in codes will go to {chosen.label} first.")
+        self._load()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.group.startswith("security-"):
+            self._show_message(
+                f"That didn't work: {event.worker.error}. Try again, or tell your administrator.",
+                style="error",
+            )

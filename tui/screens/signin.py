@@ -1,41 +1,147 @@
-"""The sign-in screen: email address, password, Sign In."""
+"""The sign-in screen: email address, password, **Sign In**.
+
+Enter in the email field moves to the password; Enter in the password field (or the button) signs
+in. The password is checked by ``mfa.signin.sign_in`` in a worker (the argon2 work runs in a thread),
+so the screen keeps answering keys meanwhile. A refusal shows beside the form; a right password is
+handed to the app (``PasswordAccepted``), which decides where to go next.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from mfa import demo as demo_data
+from mfa.signin import sign_in
+from tui.literal import literal
+from tui.messages import PasswordAccepted, SignInShown
+
+SIGN_IN_LABEL = "Sign In"
+BUSY_LABEL = "Signing in…"
+ENTER_EMAIL = "Enter your email address."
+ENTER_PASSWORD = "Enter your password."
 
 
 class SignInScreen(Screen[None]):
     """Where every session starts."""
 
+    SUB_TITLE = "Sign in"
+    AUTO_FOCUS = "#email"
+
+    def __init__(self, notice: str = "") -> None:
+        """``notice``: shown beside the form on arrival (why the last session ended, say)."""
+        super().__init__()
+        self._notice = notice
+        self._message_text = ""
+
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical(id="signin-form"):
-            yield Static("Sign in", classes="title")
-            yield Label("Email address")
-            yield Input(placeholder="you@example.com", id="email")
-            yield Label("Password")
-            yield Input(password=True, id="password")
-            yield Static("", id="signin-error", classes="error")
-            yield Button("Sign In", id="sign-in", variant="primary")
-        if getattr(self.app, "demo", False):
-            yield Static(self._demo_hint(), id="demo-accounts")
+        with Horizontal(id="signin-layout"):
+            with Vertical(id="signin-form") as form:
+                form.border_title = "Sign in"
+                yield Label("Email address", id="email-label")
+                yield Input(placeholder="you@example.com", id="email")
+                yield Label("Password", id="password-label")
+                yield Input(password=True, id="password")
+                yield Button(SIGN_IN_LABEL, id="sign-in", variant="primary")
+            with Vertical(id="signin-side"):
+                yield Static(id="signin-message", classes="-empty")
+                if getattr(self.app, "demo", False):
+                    yield Static(self._demo_hint(), id="demo-accounts")
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self._notice:
+            self.show_notice(self._notice)
+
+    def on_screen_resume(self) -> None:
+        # Back from the Setup or Verify screen: the password is not kept around.
+        self.query_one("#password", Input).clear()
+        self.post_message(SignInShown())
 
     @staticmethod
     def _demo_hint() -> Text:
         hint = Text("Demo accounts\n", style="bold")
-        hint.append(f"admin  {demo_data.ADMIN_EMAIL}  /  {demo_data.ADMIN_PASSWORD}\n")
-        hint.append(f"user   {demo_data.DEMO_USERS[1].email}  /  {demo_data.USER_PASSWORD}")
+        hint.append("Admin\n", style="italic")
+        hint.append(f" {demo_data.ADMIN_EMAIL}\n {demo_data.ADMIN_PASSWORD}\n")
+        hint.append("User\n", style="italic")
+        hint.append(f" {demo_data.DEMO_USERS[1].email}\n {demo_data.USER_PASSWORD}")
         return hint
+
+    # ------------------------------------------------------------------------------ what is shown
+
+    @property
+    def message(self) -> str:
+        """The text beside the form right now (empty when there is none)."""
+        return self._message_text
+
+    def show_error(self, text: str) -> None:
+        """Show ``text`` beside the form as a refusal."""
+        self._show_message(text, error=True)
+
+    def show_notice(self, text: str) -> None:
+        """Show ``text`` beside the form as information (not an error)."""
+        self._show_message(text, error=False)
+
+    def _show_message(self, text: str, *, error: bool) -> None:
+        self._message_text = text
+        message = self.query_one("#signin-message", Static)
+        message.update(literal(text))
+        message.set_class(error, "error")
+        message.set_class(not error, "notice")
+        message.set_class(not text, "-empty")
+
+    # ------------------------------------------------------------------------------ signing in
 
     @on(Input.Submitted, "#email")
     def _focus_password(self) -> None:
         self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#sign-in")
+    def _submit(self) -> None:
+        email = self.query_one("#email", Input)
+        password = self.query_one("#password", Input)
+        if self.query_one("#sign-in", Button).disabled:
+            return  # already checking
+        if not email.value.strip():
+            self.show_error(ENTER_EMAIL)
+            email.focus()
+            return
+        if not password.value:
+            self.show_error(ENTER_PASSWORD)
+            password.focus()
+            return
+        self._set_busy(True)
+        self._check_password(email.value, password.value)
+
+    def _set_busy(self, busy: bool) -> None:
+        button = self.query_one("#sign-in", Button)
+        button.disabled = busy
+        button.label = BUSY_LABEL if busy else SIGN_IN_LABEL
+        if busy:
+            self._show_message("", error=False)
+
+    @work(exclusive=True, group="sign-in", exit_on_error=False)
+    async def _check_password(self, email: str, password: str) -> None:
+        result = await sign_in(self.app.services, email, password)  # type: ignore[attr-defined]
+        self._set_busy(False)
+        password_input = self.query_one("#password", Input)
+        password_input.clear()
+        if result.accepted:
+            self.post_message(PasswordAccepted(result))
+        else:
+            self.show_error(result.message)
+            password_input.focus()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "sign-in" and event.state is WorkerState.ERROR:
+            self._set_busy(False)
+            self.show_error(
+                f"Signing in failed: {event.worker.error}. Try again, or tell your administrator."
+            )

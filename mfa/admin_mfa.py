@@ -1,0 +1,222 @@
+"""Headless MFA commands: ``mfa-tui admin mfa enable | status | retry | disable``.
+
+The same job as the General Preferences screen (``mfa.mfa_process``): progress goes to stderr (a bar
+on a terminal, a plain line every 10 % otherwise), the summary and the failed users to stdout. The
+exit code is 0 when every user succeeded, 1 when users failed or the command was refused, 2 when it
+could not run at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import wraps
+from typing import Any, TextIO
+
+from mfa import accounts, mfa_process
+from mfa.admin import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Handler
+from mfa.mfa_process import JobProgress, MfaProcessError
+from mfa.services import Services
+from store.models import Subscription
+
+BAR_WIDTH = 30
+
+
+def add_parsers(commands: Any) -> None:
+    """Add ``mfa`` and its commands to the ``admin`` sub-commands (an argparse subparsers action)."""
+    mfa = commands.add_parser("mfa", help="turn multi-factor authentication on or off")
+    mfa_commands = mfa.add_subparsers(dest="mfa_command", metavar="COMMAND", required=True)
+
+    enable = mfa_commands.add_parser(
+        "enable", help="turn MFA on and run the MFA process for every user"
+    )
+    status = mfa_commands.add_parser(
+        "status", help="show the MFA setting and the MFA process; resume an interrupted one"
+    )
+    retry = mfa_commands.add_parser("retry", help="run the MFA process again for the failed users")
+    disable = mfa_commands.add_parser(
+        "disable", help="turn MFA off (users keep the methods they have set up)"
+    )
+    for command, handler in ((enable, _enable), (status, _status), (retry, _retry)):
+        command.add_argument("--subscription", help="the subscription's name")
+        command.add_argument(
+            "--batch-size", type=_positive, default=mfa_process.BATCH_SIZE, metavar="N",
+            help=f"users per transaction (default {mfa_process.BATCH_SIZE})",
+        )  # fmt: skip
+        command.set_defaults(handler=handler)
+    disable.add_argument("--subscription", help="the subscription's name")
+    disable.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    disable.set_defaults(handler=_disable)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _refusals(handler: Handler) -> Handler:
+    """Report a refused MFA command as a message and exit code 1, not a traceback."""
+
+    @wraps(handler)
+    async def run(services: Services, args: argparse.Namespace) -> int:
+        try:
+            return await handler(services, args)
+        except MfaProcessError as error:
+            print(f"mfa-tui: {error}", file=sys.stderr, flush=True)
+            return EXIT_FAILED
+
+    return run
+
+
+class ProgressPrinter:
+    """Shows a job's progress on a stream: a redrawn bar on a terminal, a line per 10 % otherwise."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.is_terminal = self.stream.isatty()
+        self._printed_tenths = -1
+        self._bar_open = False
+
+    def __call__(self, progress: JobProgress) -> None:
+        counts = (
+            f"{progress.processed:,}/{progress.total:,} users"
+            f" ({progress.succeeded:,} succeeded, {progress.failed:,} failed)"
+        )
+        percent = 100 * progress.processed // progress.total if progress.total else 100
+        if self.is_terminal:
+            filled = BAR_WIDTH * percent // 100
+            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+            self.stream.write(f"\rMFA settings processing [{bar}] {percent:3d}%  {counts}")
+            self._bar_open = True
+            if progress.is_complete:
+                self.finish()
+        else:
+            tenths = percent // 10
+            if tenths > self._printed_tenths:
+                self._printed_tenths = tenths
+                self.stream.write(f"MFA settings processing: {percent}%, {counts}\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self._bar_open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._bar_open = False
+
+
+def _out(text: str) -> None:
+    print(text, file=sys.stdout, flush=True)
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _follow(services: Services, job: JobProgress, batch_size: int) -> JobProgress:
+    printer = ProgressPrinter()
+    try:
+        return await mfa_process.follow(
+            services, job.job_id, on_progress=printer, batch_size=batch_size
+        )
+    finally:
+        printer.finish()
+
+
+async def _report(services: Services, job: JobProgress) -> int:
+    """Print the summary line and the failed users; the exit code says whether any failed."""
+    result = await mfa_process.outcome(services, job.job_id)
+    _out(f"MFA settings complete: {result.succeeded} succeeded, {result.failed} failed.")
+    if result.failed:
+        _out("Failed users (fix them, e.g. with 'mfa-tui admin users set-email', then retry):")
+        for user in await mfa_process.failed_users(services, job.job_id):
+            _out(f"  {user.email} ({user.display_name}): {user.reason}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _describe(
+    subscription: Subscription, job: JobProgress, started: bool, *, retry: bool = False
+) -> str:
+    if started and retry:
+        return f"Retrying the MFA process for the {job.total} users of {subscription.name} that failed."
+    if started:
+        return f"Started the MFA process for {subscription.name}: {job.total} users."
+    return (
+        f"The MFA process for {subscription.name} is already running"
+        f" ({job.processed}/{job.total} users); following it."
+    )
+
+
+@_refusals
+async def _enable(services: Services, args: argparse.Namespace) -> int:
+    subscription = await accounts.require_subscription(services, args.subscription)
+    job, started = await mfa_process.begin(services, subscription.id)
+    _err(_describe(subscription, job, started))
+    final = await _follow(services, job, args.batch_size)
+    return await _report(services, final)
+
+
+@_refusals
+async def _retry(services: Services, args: argparse.Namespace) -> int:
+    subscription = await accounts.require_subscription(services, args.subscription)
+    retried = await mfa_process.retry(services, subscription.id)
+    if retried is None:
+        _out("Nothing to retry: no user failed in the last MFA process.")
+        return EXIT_OK
+    job, started = retried
+    _err(_describe(subscription, job, started, retry=True))
+    final = await _follow(services, job, args.batch_size)
+    return await _report(services, final)
+
+
+@_refusals
+async def _status(services: Services, args: argparse.Namespace) -> int:
+    subscription = await accounts.require_subscription(services, args.subscription)
+    job = await mfa_process.latest_job(services, subscription.id)
+    state = "ON" if subscription.mfa_enabled else "OFF"
+    if job is None or not subscription.mfa_enabled:
+        _out(f"MFA is {state} for {subscription.name}.")
+        if subscription.mfa_enabled:
+            _out("The MFA process has not run: run 'mfa-tui admin mfa enable'.")
+        return EXIT_OK
+    _out(f"MFA is {state} for {subscription.name}.")
+    if not job.is_complete:
+        _err(
+            f"MFA settings processing: {job.processed}/{job.total} users;"
+            " resuming it here if its process has stopped."
+        )
+        job = await _follow(services, job, args.batch_size)
+    return await _report(services, job)
+
+
+@_refusals
+async def _disable(services: Services, args: argparse.Namespace) -> int:
+    subscription = await accounts.require_subscription(services, args.subscription)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            _err(
+                "mfa-tui: turning MFA off needs confirmation: add --yes when there is no terminal."
+            )
+            return EXIT_UNUSABLE
+        answer = input(
+            f"Turn MFA off for {subscription.name}? Users will no longer be required to use it;"
+            " the methods they have set up are kept. [y/N] "
+        )
+        if answer.strip().lower() not in {"y", "yes"}:
+            _out("MFA left as it was.")
+            return EXIT_FAILED
+    running = await mfa_process.running_job(services, subscription.id)
+    if running is not None:
+        _err("The MFA process is running; waiting for it to complete before turning MFA off.")
+        await _follow(services, running, mfa_process.BATCH_SIZE)
+    released = await mfa_process.disable(services, subscription.id)
+    _out(
+        f"MFA is OFF for {subscription.name}: {released} users are no longer required to use it;"
+        " their methods are kept."
+    )
+    return EXIT_OK

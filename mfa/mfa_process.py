@@ -1,0 +1,420 @@
+"""The MFA process: require every user of a subscription to set up MFA, as a resumable SQLite job.
+
+The General Preferences screen and ``mfa-tui admin mfa ...`` both use this module:
+
+- :func:`begin` turns MFA on for the subscription and creates a job with one item per user (or
+  returns the job that is already running: one job per subscription, across processes);
+- :func:`follow` works through the job in batches, each one ``BEGIN IMMEDIATE`` transaction, and
+  reports :class:`JobProgress` after every batch. When another process holds the job's lease it
+  watches instead, reporting the same progress, and takes the job over when that process has died
+  or its lease has run out, so an interrupted job resumes where it stopped;
+- :func:`retry` runs the users that failed in the latest job again; :func:`disable` turns MFA off.
+
+A user succeeds when the account is active and its address can receive codes: the verdict stored
+when the address was written (see ``mfa.addresses``), so the job itself checks nothing slowly. The
+user is then required to set up MFA at the next sign-in; the job never creates a factor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from mfa.services import Services
+from store import accounts as account_store
+from store import audit
+from store import jobs as job_store
+from store.jobs import COMPLETE, RUNNING, FailedItem, JobRow
+
+__all__ = [
+    "BATCH_SIZE",
+    "COMPLETE",
+    "LEASE_SECONDS",
+    "PAUSE_SECONDS",
+    "POLL_SECONDS",
+    "RUNNING",
+    "FailedUser",
+    "JobProgress",
+    "MfaProcessError",
+    "Outcome",
+    "ProgressCallback",
+    "begin",
+    "disable",
+    "failed_users",
+    "follow",
+    "job_progress",
+    "latest_job",
+    "outcome",
+    "process_owner_id",
+    "progress_of",
+    "retry",
+    "running_job",
+]
+
+BATCH_SIZE = 500
+"""Users decided per transaction: large enough to be fast, small enough to keep other writers waiting
+only a few milliseconds."""
+LEASE_SECONDS = 10.0
+"""How long a job stays with its process without a heartbeat; each batch renews it."""
+POLL_SECONDS = 0.25
+"""How often a watcher (another admin, another process) reads the job's progress."""
+PAUSE_SECONDS = 0.002
+"""The gap left between batches. Without it the job would hold the write lock almost all the time and
+other processes' writers (sign-ins, another admin pressing Begin), whose SQLite busy handler only
+retries every few milliseconds, would wait until the whole job ends."""
+
+FailedUser = FailedItem
+"""A failed user: ``user_id``, ``email``, ``display_name`` and ``reason``."""
+
+
+class MfaProcessError(Exception):
+    """The MFA process can't do what was asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """Where a job stands; what the progress bar and the counts show."""
+
+    job_id: int
+    status: str
+    """``running`` or ``complete``."""
+    total: int
+    processed: int
+    succeeded: int
+    failed: int
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == COMPLETE
+
+    @classmethod
+    def of(cls, job: JobRow) -> JobProgress:
+        return cls(job.id, job.status, job.total, job.processed, job.succeeded, job.failed)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of the MFA process for a subscription, counting retries in.
+
+    After a retry, ``succeeded`` counts the users enabled by the original run and by every retry
+    since, and ``failed`` the users that still fail.
+    """
+
+    succeeded: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.succeeded + self.failed
+
+
+ProgressCallback = Callable[[JobProgress], Awaitable[None] | None]
+
+_owner: tuple[int, str] | None = None
+_active_runs: set[tuple[str, int, str]] = set()
+"""(database, job, owner) of the jobs this process is working on right now."""
+
+
+def process_owner_id() -> str:
+    """This process's lease owner id: ``host/pid/random``; a new one after a fork."""
+    global _owner
+    pid = os.getpid()
+    if _owner is None or _owner[0] != pid:
+        _owner = (pid, f"{socket.gethostname()}/{pid}/{secrets.token_hex(6)}")
+    return _owner[1]
+
+
+def _owner_has_died(owner: str) -> bool:
+    """True only when ``owner`` is a process on this host that no longer exists.
+
+    Lets the next caller resume a killed process's job at once instead of waiting for its lease to
+    run out. Anything uncertain (another host, a pid in use, no permission) counts as alive.
+    """
+    host, _, rest = owner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _run_key(services: Services, job_id: int, owner: str) -> tuple[str, int, str]:
+    return (str(services.db.path.resolve()), job_id, owner)
+
+
+def _may_take(job: JobRow, owner: str, key: tuple[str, int, str], now: float) -> bool:
+    if job.status != RUNNING:
+        return False
+    if job.lease_owner == owner:
+        return key not in _active_runs
+    return (
+        job.lease_owner is None
+        or job.lease_expires_at is None
+        or job.lease_expires_at <= now
+        or _owner_has_died(job.lease_owner)
+    )
+
+
+async def _subscription_exists(services: Services, subscription_id: int) -> None:
+    if await account_store.subscription_by_id(services.db, subscription_id) is None:
+        raise MfaProcessError(f"There is no subscription with id {subscription_id}.")
+
+
+async def begin(
+    services: Services, subscription_id: int, *, started_by: int | None = None
+) -> tuple[JobProgress, bool]:
+    """Turn MFA on for the subscription and start the MFA process over all of its users.
+
+    Returns the job and True, or, when a job of the subscription is running already (started by
+    another admin, maybe in another process), that job and False. Run it with :func:`follow`.
+    """
+    await _subscription_exists(services, subscription_id)
+    # Joining a running job needs no write lock: look first, then check again under the lock.
+    running = await job_store.running_job(services.db, subscription_id)
+    if running is not None:
+        return JobProgress.of(running), False
+    async with services.db.write() as conn:
+        running = await job_store.running_job(conn, subscription_id)
+        if running is not None:
+            return JobProgress.of(running), False
+        now = services.now()
+        await job_store.set_subscription_mfa(conn, subscription_id, True)
+        job_id = await job_store.insert_job(conn, subscription_id, "enable", started_by, now)
+        total = await job_store.add_items_for_subscription(conn, job_id, subscription_id)
+        await audit.record(
+            conn, now, "mfa.process_started", actor_id=started_by,
+            detail=f"job {job_id}: enable for {total} users",
+        )  # fmt: skip
+    return JobProgress(job_id, RUNNING, total, 0, 0, 0), True
+
+
+async def retry(
+    services: Services, subscription_id: int, *, started_by: int | None = None
+) -> tuple[JobProgress, bool] | None:
+    """Run the MFA process again for the users that failed in the latest job.
+
+    Returns the new job and True; the running job and False when one is running; None when the
+    latest job had no failures (nothing to retry).
+    """
+    await _subscription_exists(services, subscription_id)
+    async with services.db.write() as conn:
+        running = await job_store.running_job(conn, subscription_id)
+        if running is not None:
+            return JobProgress.of(running), False
+        async with conn.execute(
+            "SELECT mfa_enabled FROM subscriptions WHERE id = ?", (subscription_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or not row[0]:
+            raise MfaProcessError("MFA is OFF for this subscription: turn it on first.")
+        latest = await job_store.latest_job(conn, subscription_id)
+        if latest is None or latest.failed == 0:
+            return None
+        now = services.now()
+        job_id = await job_store.insert_job(conn, subscription_id, "retry", started_by, now)
+        total = await job_store.add_items_for_failed(conn, job_id, latest.id)
+        await audit.record(
+            conn, now, "mfa.process_started", actor_id=started_by,
+            detail=f"job {job_id}: retry of job {latest.id} for {total} users",
+        )  # fmt: skip
+    return JobProgress(job_id, RUNNING, total, 0, 0, 0), True
+
+
+async def disable(services: Services, subscription_id: int, *, actor_id: int | None = None) -> int:
+    """Turn MFA off: no user of the subscription is required to use it any more.
+
+    Users keep the methods they have set up. Refused while the MFA process runs. Returns how many
+    users were required to use MFA before.
+    """
+    await _subscription_exists(services, subscription_id)
+    async with services.db.write() as conn:
+        if await job_store.running_job(conn, subscription_id) is not None:
+            raise MfaProcessError(
+                "The MFA process is running. Wait for MFA settings complete, then turn MFA off."
+            )
+        await job_store.set_subscription_mfa(conn, subscription_id, False)
+        released = await job_store.clear_mfa_required(conn, subscription_id)
+        await audit.record(
+            conn, services.now(), "mfa.disabled", actor_id=actor_id,
+            detail=f"MFA no longer required of {released} users",
+        )  # fmt: skip
+    return released
+
+
+async def job_progress(services: Services, job_id: int) -> JobProgress | None:
+    job = await job_store.job_by_id(services.db, job_id)
+    return JobProgress.of(job) if job else None
+
+
+async def latest_job(services: Services, subscription_id: int) -> JobProgress | None:
+    """The subscription's newest job, running or complete; None before the first."""
+    job = await job_store.latest_job(services.db, subscription_id)
+    return JobProgress.of(job) if job else None
+
+
+async def running_job(services: Services, subscription_id: int) -> JobProgress | None:
+    """The subscription's running job (maybe interrupted, waiting to be resumed)."""
+    job = await job_store.running_job(services.db, subscription_id)
+    return JobProgress.of(job) if job else None
+
+
+async def outcome(services: Services, job_id: int) -> Outcome:
+    """How many users of the subscription succeeded and failed, once ``job_id`` is complete.
+
+    A retry only covers the users the job before it failed, so the users still failing are the
+    retry's failures, and everybody else the original run covered has succeeded.
+    """
+    job = await job_store.job_by_id(services.db, job_id)
+    if job is None:
+        raise MfaProcessError(f"There is no MFA process {job_id}.")
+    if job.kind == "enable":
+        return Outcome(job.succeeded, job.failed)
+    original = await job_store.latest_job(
+        services.db, job.subscription_id, kind="enable", up_to_id=job.id
+    )
+    covered = original.total if original else job.total
+    return Outcome(max(covered - job.failed, 0), job.failed)
+
+
+async def failed_users(
+    services: Services, job_id: int, *, limit: int | None = None, offset: int = 0
+) -> list[FailedUser]:
+    """The users the job could not enable, with the reason, in address order."""
+    return await job_store.failed_items(
+        services.db, job_id, limit=-1 if limit is None else limit, offset=offset
+    )
+
+
+async def _claim(
+    services: Services, job_id: int, owner: str, key: tuple[str, int, str], lease_seconds: float
+) -> tuple[JobRow | None, bool]:
+    """Take the job's lease when it is free; returns the job and whether this caller now owns it."""
+    async with services.db.write() as conn:
+        job = await job_store.job_by_id(conn, job_id)
+        now = services.now()
+        if job is None or not _may_take(job, owner, key, now):
+            return job, False
+        await job_store.take_lease(conn, job_id, owner, now + lease_seconds)
+        if job.lease_owner not in (None, owner):
+            await audit.record(
+                conn, now, "mfa.process_resumed",
+                detail=f"job {job_id} at {job.processed}/{job.total}, from {job.lease_owner}",
+            )  # fmt: skip
+        return job, True
+
+
+async def _run_batch(
+    services: Services, job_id: int, owner: str, batch_size: int, lease_seconds: float
+) -> JobRow | None:
+    """One batch in one transaction; None when another process has taken the job over."""
+    async with services.db.write() as conn:
+        now = services.now()
+        if not await job_store.renew_lease(conn, job_id, owner, now + lease_seconds):
+            return None
+        result = await job_store.process_batch(conn, job_id, batch_size)
+        done = result.processed < batch_size or not await job_store.has_pending(conn, job_id)
+        finished_at = now if done else None
+        job = await job_store.record_batch(
+            conn, job_id, owner, result, now + lease_seconds, finished_at
+        )
+        if job is None:  # impossible while this transaction holds the write lock
+            raise MfaProcessError(f"The MFA process {job_id} lost its lease mid-batch.")
+        if job.status == COMPLETE:
+            await audit.record(
+                conn, now, "mfa.process_completed",
+                detail=f"job {job_id}: {job.succeeded} succeeded, {job.failed} failed",
+            )  # fmt: skip
+        return job
+
+
+async def progress_of(
+    services: Services,
+    job_id: int,
+    *,
+    batch_size: int = BATCH_SIZE,
+    lease_seconds: float = LEASE_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
+    pause_seconds: float = PAUSE_SECONDS,
+    owner: str | None = None,
+) -> AsyncIterator[JobProgress]:
+    """Run or watch the job until it is complete, yielding its progress whenever it changes.
+
+    The caller works on the job when its lease is free (a new job, or one whose process died or
+    went quiet for ``lease_seconds``); otherwise it watches the job's row every ``poll_seconds``,
+    ready to take over. Between batches it pauses ``pause_seconds`` (see :data:`PAUSE_SECONDS`).
+    ``owner`` defaults to :func:`process_owner_id`.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    owner = owner or process_owner_id()
+    key = _run_key(services, job_id, owner)
+    reported: JobProgress | None = None
+    while True:
+        job = await job_store.job_by_id(services.db, job_id)
+        owned = False
+        if job is not None and _may_take(job, owner, key, services.now()):
+            job, owned = await _claim(services, job_id, owner, key, lease_seconds)
+        if job is None:
+            raise MfaProcessError(f"There is no MFA process {job_id}.")
+        progress = JobProgress.of(job)
+        if progress != reported:
+            reported = progress
+            yield progress
+        if progress.is_complete:
+            return
+        if not owned:
+            await asyncio.sleep(poll_seconds)
+            continue
+        _active_runs.add(key)
+        try:
+            while True:
+                worked = await _run_batch(services, job_id, owner, batch_size, lease_seconds)
+                if worked is None:
+                    break  # another process took over: go back to watching
+                reported = JobProgress.of(worked)
+                yield reported
+                if reported.is_complete:
+                    return
+                await asyncio.sleep(pause_seconds)  # other writers' turn, and the event loop's
+        finally:
+            _active_runs.discard(key)
+
+
+async def follow(
+    services: Services,
+    job_id: int,
+    *,
+    on_progress: ProgressCallback | None = None,
+    batch_size: int = BATCH_SIZE,
+    lease_seconds: float = LEASE_SECONDS,
+    poll_seconds: float = POLL_SECONDS,
+    pause_seconds: float = PAUSE_SECONDS,
+    owner: str | None = None,
+) -> JobProgress:
+    """Run or watch the job to completion (see :func:`progress_of`); returns the final progress."""
+    final: JobProgress | None = None
+    generator = progress_of(
+        services, job_id, batch_size=batch_size, lease_seconds=lease_seconds,
+        poll_seconds=poll_seconds, pause_seconds=pause_seconds, owner=owner,
+    )  # fmt: skip
+    try:
+        async for progress in generator:
+            final = progress
+            if on_progress is not None:
+                result = on_progress(progress)
+                if inspect.isawaitable(result):
+                    await result
+    finally:
+        await generator.aclose()
+    assert final is not None
+    return final

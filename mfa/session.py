@@ -1,0 +1,79 @@
+"""A signed-in session and its two time limits: the idle lock and the absolute limit.
+
+The terminal UI keeps one :class:`Session` per running app, touches it on every key and asks
+:meth:`Session.end_reason` periodically; the limits come from ``SecurityConfig``
+(``idle_lock_seconds``, default 15 minutes; ``session_max_seconds``, default 12 hours).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from mfa.config import SecurityConfig
+from mfa.services import Services
+from store import audit
+from store.models import User
+
+
+class SessionEnd(enum.Enum):
+    """Why a session ended."""
+
+    SIGNED_OUT = "signed out"
+    IDLE = "idle"
+    TIME_LIMIT = "time limit"
+
+
+@dataclass
+class Session:
+    """Who is signed in, since when, and when they last pressed a key."""
+
+    user: User
+    started_at: float
+    last_activity: float
+    signed_in: bool = True
+    """False while the password is accepted but the second factor is still to come (set up or
+    verify): the same idle rules apply, but nothing behind the sign-in is reachable yet."""
+
+    @classmethod
+    def start(cls, user: User, now: float, *, signed_in: bool = True) -> Session:
+        return cls(user=user, started_at=now, last_activity=now, signed_in=signed_in)
+
+    def touch(self, now: float) -> None:
+        """Record activity (a key) at ``now``."""
+        self.last_activity = max(self.last_activity, now)
+
+    def idle_expired(self, now: float, security: SecurityConfig) -> bool:
+        """True once ``idle_lock_seconds`` have passed without activity."""
+        return now - self.last_activity >= security.idle_lock_seconds
+
+    def expired(self, now: float, security: SecurityConfig) -> bool:
+        """True once the session is ``session_max_seconds`` old, however active it was."""
+        return now - self.started_at >= security.session_max_seconds
+
+    def end_reason(self, now: float, security: SecurityConfig) -> SessionEnd | None:
+        """Why the session must end now, or None while it may go on."""
+        if self.expired(now, security):
+            return SessionEnd.TIME_LIMIT
+        if self.idle_expired(now, security):
+            return SessionEnd.IDLE
+        return None
+
+
+async def record_start(services: Services, session: Session) -> None:
+    """Write the start of a full session to the audit log."""
+    async with services.db.write() as conn:
+        await audit.record(
+            conn, services.now(), "session.started",
+            actor_id=session.user.id, subject_id=session.user.id,
+        )  # fmt: skip
+
+
+async def record_end(services: Services, session: Session, reason: SessionEnd) -> None:
+    """Write the end of a session (or of a half-finished sign-in) to the audit log."""
+    event = "session.ended" if session.signed_in else "signin.abandoned"
+    async with services.db.write() as conn:
+        await audit.record(
+            conn, services.now(), event,
+            actor_id=session.user.id, subject_id=session.user.id, detail=reason.value,
+        )  # fmt: skip

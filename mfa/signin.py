@@ -1,0 +1,163 @@
+"""The first step of signing in: email address and password, as a small state machine.
+
+:func:`sign_in` turns an address and a password into one :class:`SignInOutcome`:
+
+- ``SIGNED_IN``: MFA is off for the subscription (or not required of this user): go home;
+- ``NEEDS_SETUP``: MFA is required and the user has no verified method yet: the Setup screen;
+- ``NEEDS_VERIFICATION``: MFA is required and a method exists: the Verify screen;
+- ``REJECTED``: the message is always :data:`INCORRECT`.
+
+No user enumeration: an unknown address, a wrong password, a disabled account and an account that
+has to wait (the throttle in ``mfa.throttle``) all get the same message, and every attempt costs one
+full argon2 verification (against an unmatchable hash when there is no usable one). A waiting
+account is not told how long to wait: saying so would show that the address exists. The real
+reason goes to the audit log only.
+
+Audit events (``audit_events.event``; ``detail`` gives the reason or the next step):
+
+- ``signin.succeeded``: password right, no second factor needed; the failure count is cleared;
+- ``signin.password_accepted``: password right, a second factor follows (``detail``: which
+  screen). The failure count is *not* cleared: it clears when the code is right;
+- ``signin.failed``: ``detail`` is ``unknown address``, ``wrong password`` (plus the wait it
+  started), ``no password set``, ``account disabled`` or ``account locked``;
+- ``user.password_rehashed``: the stored hash was upgraded to the configured argon2 parameters.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+import aiosqlite
+
+from mfa import throttle
+from mfa.accounts import UNUSABLE_PASSWORD
+from mfa.services import Services
+from store import accounts as account_store
+from store import audit
+from store.models import Subscription, User
+
+INCORRECT = "Incorrect email or password."
+"""The one message for every refused sign-in."""
+
+
+class SignInOutcome(enum.Enum):
+    """Where a sign-in goes next."""
+
+    SIGNED_IN = "signed in"
+    NEEDS_SETUP = "needs MFA setup"
+    NEEDS_VERIFICATION = "needs MFA verification"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """The verdict on one email-and-password attempt."""
+
+    outcome: SignInOutcome
+    user: User | None = None
+    """The account, for every outcome except ``REJECTED`` (where it is always None)."""
+    message: str = ""
+    """What to show: :data:`INCORRECT` when rejected, empty otherwise."""
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is not SignInOutcome.REJECTED
+
+
+REJECTED = SignInResult(SignInOutcome.REJECTED, None, INCORRECT)
+
+
+async def sign_in(services: Services, email: str, password: str) -> SignInResult:
+    """Judge one attempt to sign in with ``email`` and ``password``; see the module docstring."""
+    address = email.strip()
+    found = await account_store.user_by_email(services.db, address) if address else None
+    # The slow part runs first and outside any transaction, so the write lock is held briefly.
+    matched = await services.hasher.verify_async(
+        found.password_hash if found is not None else None, password
+    )
+    security = services.config.security
+    now = services.now()
+    async with services.db.write() as conn:
+        user = await _user_in(conn, found.id) if found is not None else None
+        if user is None:
+            await _failed(conn, now, None, "unknown address")
+            return REJECTED
+        if not user.is_active:
+            await _failed(conn, now, user.id, "account disabled")
+            return REJECTED
+        wait = await throttle.check(conn, user, now, security)
+        if wait is not None:
+            await _failed(conn, now, user.id, f"account locked ({_wait_words(wait)})")
+            return REJECTED
+        if not matched or user.password_hash != found.password_hash:
+            wait = await throttle.record_failure(conn, user.id, now, security)
+            reason = (
+                "no password set" if user.password_hash == UNUSABLE_PASSWORD else "wrong password"
+            )
+            if wait is not None:
+                reason += f"; locked ({_wait_words(wait)})"
+            await _failed(conn, now, user.id, reason)
+            return REJECTED
+        outcome = await _next_step(conn, user)
+        if outcome is SignInOutcome.SIGNED_IN:
+            await throttle.record_success(conn, user.id)
+            await audit.record(conn, now, "signin.succeeded", actor_id=user.id, subject_id=user.id)
+        else:
+            await audit.record(
+                conn, now, "signin.password_accepted",
+                actor_id=user.id, subject_id=user.id, detail=outcome.value,
+            )  # fmt: skip
+    if services.hasher.needs_rehash(user.password_hash):
+        user = await _rehash(services, user, password)
+    return SignInResult(outcome, user, "")
+
+
+async def _user_in(conn: aiosqlite.Connection, user_id: int) -> User | None:
+    async with conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cursor:
+        row = await cursor.fetchone()
+    return User.from_row(row) if row else None
+
+
+async def _next_step(conn: aiosqlite.Connection, user: User) -> SignInOutcome:
+    async with conn.execute(
+        "SELECT * FROM subscriptions WHERE id = ?", (user.subscription_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    subscription = Subscription.from_row(row) if row else None
+    if subscription is None or not subscription.mfa_enabled or not user.mfa_required:
+        return SignInOutcome.SIGNED_IN
+    async with conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM mfa_methods WHERE user_id = ? AND verified_at IS NOT NULL)",
+        (user.id,),
+    ) as cursor:
+        (has_method,) = await cursor.fetchone() or (0,)
+    return SignInOutcome.NEEDS_VERIFICATION if has_method else SignInOutcome.NEEDS_SETUP
+
+
+async def _failed(conn: aiosqlite.Connection, now: float, user_id: int | None, reason: str) -> None:
+    await audit.record(conn, now, "signin.failed", subject_id=user_id, detail=reason)
+
+
+async def _rehash(services: Services, user: User, password: str) -> User:
+    """Store the password again with the configured parameters (it was right a moment ago)."""
+    new_hash = await services.hasher.hash_async(password)
+    async with services.db.write() as conn:
+        # Only if nobody changed the password meanwhile.
+        cursor = await conn.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+            (new_hash, user.id, user.password_hash),
+        )
+        if cursor.rowcount != 1:
+            return user
+        await audit.record(
+            conn, services.now(), "user.password_rehashed", actor_id=user.id, subject_id=user.id
+        )
+        return await _user_in(conn, user.id) or user
+
+
+def _wait_words(wait: float) -> str:
+    if not math.isfinite(wait):
+        return "until an administrator unlocks it"
+    return f"{math.ceil(wait)} s to wait"

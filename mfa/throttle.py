@@ -1,0 +1,121 @@
+"""The per-account throttle on consecutive failures, shared by passwords and one-time codes.
+
+Every wrong password and every wrong code counts against the account; the count lives in
+``users.failed_attempts`` and the earliest time of the next attempt in ``users.locked_until``, so
+every process on the host (several SSH sessions, admin commands) sees and feeds the same count.
+
+The rule, with the defaults of ``SecurityConfig`` (DESIGN.md section 4, NIST SP 800-63B 5.2.2):
+
+- the first ``lockout_free_failures`` (5) failures in a row cost nothing;
+- the failure that reaches that number makes the account wait ``lockout_base_seconds`` (30 s), and
+  each further failure doubles the wait, up to ``lockout_max_seconds`` (1 h);
+- at ``lockout_hard_limit`` (100) failures in a row the account is locked until an administrator
+  clears the count (:func:`clear`); :func:`check` then answers ``math.inf``;
+- a success clears the count (:func:`record_success`).
+
+An attempt made while the account waits is refused without being judged, and is not counted.
+
+Every function takes the connection of the caller's ``Database.write()`` transaction
+(``BEGIN IMMEDIATE``), so "read the count, judge, record" is one step across processes. Use it like
+this (the code check in ``mfa.codes`` and the sign-in in ``mfa.signin`` do)::
+
+    async with services.db.write() as conn:
+        wait = await throttle.check(conn, user, now, security)
+        if wait is not None:
+            ...  # refuse without judging; wait seconds (math.inf: until an admin unlocks)
+        elif right:
+            await throttle.record_success(conn, user.id)
+        else:
+            wait = await throttle.record_failure(conn, user.id, now, security)
+"""
+
+from __future__ import annotations
+
+import math
+
+import aiosqlite
+
+from mfa.config import SecurityConfig
+from store.models import User
+
+
+def wait_after(failures: int, security: SecurityConfig) -> float | None:
+    """How long the account waits after ``failures`` consecutive failures (None: not at all).
+
+    ``math.inf`` once ``failures`` reaches the hard limit.
+    """
+    if failures >= security.lockout_hard_limit:
+        return math.inf
+    beyond_free = failures - security.lockout_free_failures
+    if beyond_free < 0:
+        return None
+    # Cap the exponent too: 2**1000 would still be a fine int, but there is no point.
+    doubled = security.lockout_base_seconds * 2 ** min(beyond_free, 64)
+    return float(min(doubled, security.lockout_max_seconds))
+
+
+async def _state(conn: aiosqlite.Connection, user_id: int) -> tuple[int, float | None] | None:
+    async with conn.execute(
+        "SELECT failed_attempts, locked_until FROM users WHERE id = ?", (user_id,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    return int(row[0]), (float(row[1]) if row[1] is not None else None)
+
+
+async def check(
+    conn: aiosqlite.Connection, user: User, now: float, security: SecurityConfig
+) -> float | None:
+    """Seconds ``user`` must still wait before an attempt is judged; None when it may try now.
+
+    ``math.inf`` means locked until an administrator clears the count. The count is read again
+    through ``conn`` (not taken from ``user``), so a ``User`` read earlier is good enough.
+    """
+    state = await _state(conn, user.id)
+    if state is None:
+        return None
+    failures, locked_until = state
+    if failures >= security.lockout_hard_limit:
+        return math.inf
+    if locked_until is not None and locked_until > now:
+        return locked_until - now
+    return None
+
+
+async def record_failure(
+    conn: aiosqlite.Connection, user_id: int, now: float, security: SecurityConfig
+) -> float | None:
+    """Count one more consecutive failure; return the wait it imposes (None: none yet).
+
+    Returns ``math.inf`` when the failure reaches the hard limit.
+    """
+    async with conn.execute(
+        "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?"
+        " RETURNING failed_attempts",
+        (user_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    wait = wait_after(int(row[0]), security)
+    # An infinite lock is expressed by the count itself; locked_until stays a finite time.
+    locked_until = now + wait if wait is not None and math.isfinite(wait) else None
+    await conn.execute("UPDATE users SET locked_until = ? WHERE id = ?", (locked_until, user_id))
+    return wait
+
+
+async def clear(conn: aiosqlite.Connection, user_id: int) -> None:
+    """Forget the account's failures and any wait: after a success, or an administrator's unlock."""
+    await conn.execute(
+        "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?", (user_id,)
+    )
+
+
+async def record_success(conn: aiosqlite.Connection, user_id: int) -> None:
+    """A full success (the sign-in is complete): the consecutive-failure count starts over.
+
+    A right password that still has to be followed by a code is *not* a full success: clearing the
+    count there would let someone who knows the password guess codes without end.
+    """
+    await clear(conn, user_id)

@@ -1,0 +1,97 @@
+"""The home screen after signing in: who you are, your subscription's products, where to go next.
+
+What it offers depends on the role: admins also see **Settings > General Preferences**; everyone
+sees their own **Security settings** and **Sign out**. Every name on it comes from the database and
+is shown literally (``tui.literal``).
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Static
+
+from store.models import User
+from tui.literal import literal
+from tui.messages import SignOutRequested
+from tui.screens.preferences import GeneralPreferencesScreen
+from tui.screens.security import SecurityScreen
+
+ROLE_NAMES = {"admin": "Administrator", "user": "User"}
+PERMISSIONS_NOTE = (
+    "The features and options you see may vary depending upon your role and subscription. "
+    "If you have any questions regarding your permissions, please contact your administrator."
+)
+"""From the user guide, word for word."""
+
+
+class HomeScreen(Screen[None]):
+    """The signed-in user's start page."""
+
+    SUB_TITLE = "Home"
+    AUTO_FOCUS = "#home-actions Button"
+    BINDINGS = [
+        # Short descriptions: the footer has to fit 80 columns beside the app's own keys.
+        Binding("p", "general_preferences", "Preferences", id="general-preferences"),
+        Binding("s", "security_settings", "Security", id="security-settings"),
+        Binding("o", "sign_out", "Sign out", id="sign-out"),
+    ]
+
+    def __init__(self, user: User, subscription_name: str, products: list[str]) -> None:
+        """``user`` is signed in; ``products`` are the names of their subscription's products."""
+        super().__init__()
+        self.user = user
+        self.subscription_name = subscription_name
+        self.products = products
+
+    def compose(self) -> ComposeResult:
+        user = self.user
+        yield Header()
+        with VerticalScroll(id="home") as body:
+            body.can_focus = False  # Tab goes straight to the buttons; they scroll into view
+            with Horizontal(id="home-panels"):
+                with Vertical(id="home-account", classes="home-panel") as account:
+                    account.border_title = "Signed in as"
+                    yield Static(literal(user.display_name, "bold"), id="home-name")
+                    yield Static(literal(user.email), id="home-email")
+                    yield Static(ROLE_NAMES.get(user.role, user.role), id="home-role")
+                with Vertical(id="home-subscription", classes="home-panel") as subscription:
+                    subscription.border_title = "Subscription"
+                    yield Static(
+                        literal(self.subscription_name, "bold"), id="home-subscription-name"
+                    )
+                    if self.products:
+                        for product in self.products:
+                            yield Static(literal(f"• {product}"), classes="home-product")
+                    else:
+                        yield Static("No products yet.", classes="home-product")
+            with Horizontal(id="home-actions"):
+                if user.is_admin:
+                    yield Button("Settings > General Preferences", id="general-preferences")
+                yield Button("Security settings", id="security-settings")
+                yield Button("Sign out", id="sign-out")
+            yield Static(PERMISSIONS_NOTE, id="home-note")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Not an admin: General Preferences is neither shown nor reachable.
+        if action == "general_preferences":
+            return self.user.is_admin
+        return True
+
+    @on(Button.Pressed, "#general-preferences")
+    def action_general_preferences(self) -> None:
+        if not self.user.is_admin:
+            return
+        self.app.push_screen(GeneralPreferencesScreen(self.user))
+
+    @on(Button.Pressed, "#security-settings")
+    def action_security_settings(self) -> None:
+        self.app.push_screen(SecurityScreen(self.user))
+
+    @on(Button.Pressed, "#sign-out")
+    def action_sign_out(self) -> None:
+        self.post_message(SignOutRequested())
