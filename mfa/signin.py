@@ -128,9 +128,13 @@ async def _next_step(conn: aiosqlite.Connection, user: User) -> SignInOutcome:
     subscription = Subscription.from_row(row) if row else None
     if subscription is None or not subscription.mfa_enabled or not user.mfa_required:
         return SignInOutcome.SIGNED_IN
+    # Only methods the subscription still allows can receive a code (as mfa.factors decides).
+    allowed = subscription.allowed
+    marks = ",".join("?" * len(allowed)) or "NULL"
     async with conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM mfa_methods WHERE user_id = ? AND verified_at IS NOT NULL)",
-        (user.id,),
+        "SELECT EXISTS (SELECT 1 FROM mfa_methods WHERE user_id = ? AND verified_at IS NOT NULL"
+        f" AND kind IN ({marks}))",
+        (user.id, *allowed),
     ) as cursor:
         (has_method,) = await cursor.fetchone() or (0,)
     return SignInOutcome.NEEDS_VERIFICATION if has_method else SignInOutcome.NEEDS_SETUP

@@ -44,7 +44,7 @@ def test_add_and_list_users_without_a_terminal(initialised: Path) -> None:
     listed = run(initialised, "users", "list")
     lines = listed.stdout.splitlines()
     assert lines[0].split("\t")[:3] == ["email", "name", "role"]
-    assert ["boss@example.com", "kim@example.com"] == [line.split("\t")[0] for line in lines[1:]]
+    assert [line.split("\t")[0] for line in lines[1:]] == ["boss@example.com", "kim@example.com"]
 
 
 def test_the_password_is_never_taken_from_argv(initialised: Path) -> None:

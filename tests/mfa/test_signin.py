@@ -181,6 +181,17 @@ async def test_mfa_required_with_a_verified_method_needs_verification(seeded: Se
     assert result.outcome is SignInOutcome.NEEDS_VERIFICATION
 
 
+async def test_a_verified_method_the_subscription_no_longer_allows_needs_setup(
+    seeded: Services,
+) -> None:
+    user_id = await _require_mfa(seeded, USER_EMAIL)
+    await _add_method(seeded, user_id, verified=True)  # an email method
+    async with seeded.db.write() as conn:
+        await conn.execute("UPDATE subscriptions SET allowed_methods = 'sms'")
+    result = await sign_in(seeded, USER_EMAIL, USER_PASSWORD)
+    assert result.outcome is SignInOutcome.NEEDS_SETUP
+
+
 async def test_mfa_on_for_the_subscription_but_not_required_of_the_user_signs_in(
     seeded: Services,
 ) -> None:
