@@ -44,9 +44,10 @@ def check_address(text: str) -> AddressVerdict:
 
 
 def _reason(detail: str) -> str:
-    text = detail.rstrip(".")
-    return (
-        f"email address is not valid ({text[0].lower()}{text[1:]})"
-        if text
-        else "email address is not valid"
-    )
+    """A short reason for tables and summaries, from email-validator's longer explanation."""
+    if "should have a period" in detail:
+        return "email address has no domain"
+    first = detail.split(". ")[0].rstrip(".")
+    if not first:
+        return "email address is not valid"
+    return f"email address is not valid ({first[0].lower()}{first[1:]})"

@@ -34,7 +34,7 @@ async def test_an_address_without_a_domain_is_kept_and_flagged(services: Service
     user, warning = await accounts.add_user(services, subscription, "ops@plant7", "Ops", "user", None)
     assert user.email == "ops@plant7"
     assert not user.email_deliverable
-    assert user.email_problem and "not valid" in user.email_problem
+    assert user.email_problem and "no domain" in user.email_problem
     assert warning and "ops@plant7" in warning
 
 
@@ -133,3 +133,12 @@ async def test_the_demo_seed_has_the_guide_products_and_three_undeliverable_user
     ]  # fmt: skip
     admin = next(u for u in users if u.role == "admin")
     assert services.hasher.verify(admin.password_hash, demo.ADMIN_PASSWORD)
+
+
+def test_the_reason_for_an_address_without_a_domain_is_short_and_plain() -> None:
+    from mfa.addresses import check_address
+
+    assert check_address("ops@plant7").problem == "email address has no domain"
+    assert check_address("a..b@example.com").problem == (
+        "email address is not valid (an email address cannot have two periods in a row)"
+    )
