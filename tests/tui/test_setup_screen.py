@@ -444,6 +444,11 @@ async def test_send_a_new_code_waits_for_the_countdown(tmp_path: Path, clock: Ma
             button.press()  # disabled: nothing happens
             await settle(pilot)
             assert await sms_deliveries(services) == 1
+            app.screen.query_one("#sms-phone", Input).focus()
+            await pilot.press("enter")  # Enter in the number field says why nothing goes
+            await settle(pilot)
+            assert message(app, "sms") == "You can ask for another code in 18 seconds."
+            assert await sms_deliveries(services) == 1
 
             clock.advance(18)
             await pilot.pause(1.2)  # the screen's own one-second tick notices the clock moved

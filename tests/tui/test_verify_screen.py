@@ -36,7 +36,7 @@ from tests.tui.helpers import (
 from tui.app import MfaApp, create_app
 from tui.screens.home import HomeScreen
 from tui.screens.signin import SignInScreen
-from tui.screens.verify import TRY_AGAIN_NOW, VerifyScreen
+from tui.screens.verify import TRY_AGAIN_WITH_NEW_CODE, VerifyScreen
 
 USER_EMAIL, USER_PASSWORD = DEMO_USER
 MASKED_EMAIL = "j***@acme-logistics.com"
@@ -149,6 +149,7 @@ def button(screen: VerifyScreen, button_id: str) -> tuple[str, bool]:
 async def enter_code(pilot: Pilot[None], code: str) -> None:
     """Type ``code`` into the code field and press Enter."""
     pilot.app.screen.query_one("#verify-code", Input).focus()
+    await pilot.pause()  # focus() takes effect on the next turn of the message loop
     await pilot.press(*code, "enter")
     await settle(pilot)
 
@@ -156,6 +157,7 @@ async def enter_code(pilot: Pilot[None], code: str) -> None:
 async def choose_method(pilot: Pilot[None], steps: str) -> None:
     """Open the dropdown with the keyboard, move ``steps`` ("up"/"down"), press Enter."""
     pilot.app.screen.query_one("#verify-method", Select).focus()
+    await pilot.pause()
     await pilot.press("enter")
     await pilot.press(steps, "enter")
     await settle(pilot)
@@ -164,6 +166,7 @@ async def choose_method(pilot: Pilot[None], steps: str) -> None:
 async def press(pilot: Pilot[None], selector: str) -> None:
     """Move the focus to a button and press Enter on it."""
     pilot.app.screen.query_one(selector, Button).focus()
+    await pilot.pause()
     await pilot.press("enter")
     await settle(pilot)
 
@@ -273,24 +276,60 @@ async def test_switching_sends_exactly_one_code_to_the_chosen_method_and_it_beco
         assert isinstance(app.screen, HomeScreen)
 
 
-async def test_switching_too_soon_sends_nothing_and_says_when_resend_can(
+async def test_switching_too_soon_sends_the_code_when_the_cooldown_ends(
     tmp_path: Path, clock: ManualClock, jordan: MfaUser
 ) -> None:
     async with verifying(tmp_path, clock, jordan) as (_app, pilot, screen):
-        mails = jordan.mails()
+        mails, texts = jordan.mails(), await jordan.texts()
         clock.advance(12)
         await choose_method(pilot, "up")
         assert jordan.mails() == mails
-        assert screen.message == "You can ask for another code in 18 seconds."
-        # The code sent by SMS still works, and the Resend countdown says when email can have one.
+        assert screen.message == f"We'll send a code to {MASKED_EMAIL} in 18 s."
+        # Meanwhile the code sent by SMS still works.
         assert screen.sent_line == f"We sent a code to {MASKED_PHONE}."
         assert button(screen, "resend") == ("Resend code (18 s)", True)
-        clock.advance(18)
+        clock.advance(17)
         screen.refresh_countdowns()
-        assert button(screen, "resend") == ("Resend code", False)
-        await press(pilot, "#resend")
+        assert screen.message == f"We'll send a code to {MASKED_EMAIL} in 1 s."
+        assert jordan.mails() == mails
+        clock.advance(1)
+        screen.refresh_countdowns()
+        await settle(pilot)
         assert jordan.mails() == mails + 1
+        assert await jordan.texts() == texts
         assert screen.sent_line == f"We sent a code to {MASKED_EMAIL}."
+        assert screen.message == ""
+        assert button(screen, "resend") == ("Resend code (30 s)", True)
+        # Nothing more goes out later.
+        clock.advance(60)
+        screen.refresh_countdowns()
+        await settle(pilot)
+        assert jordan.mails() == mails + 1
+
+
+async def test_signing_in_again_right_after_a_code_waits_for_the_cooldown_then_sends(
+    tmp_path: Path, clock: ManualClock, jordan: MfaUser
+) -> None:
+    async with verifying(tmp_path, clock, jordan) as (app, pilot, _screen):
+        await enter_code(pilot, await jordan.texted_code())
+        assert isinstance(app.screen, HomeScreen)
+        app.action_sign_out()
+        await settle(pilot)
+        clock.advance(5)
+        texts = await jordan.texts()
+        await sign_in(pilot, *DEMO_USER)
+        screen = app.screen
+        assert isinstance(screen, VerifyScreen)
+        assert screen.message == f"We'll send a code to {MASKED_PHONE} in 25 s."
+        assert screen.sent_line == ""
+        assert await jordan.texts() == texts
+        clock.advance(25)
+        screen.refresh_countdowns()
+        await settle(pilot)
+        assert await jordan.texts() == texts + 1
+        assert screen.sent_line == f"We sent a code to {MASKED_PHONE}."
+        await enter_code(pilot, await jordan.texted_code())
+        assert isinstance(app.screen, HomeScreen)
 
 
 # ------------------------------------------------------------------------------------- resend
@@ -361,6 +400,24 @@ async def test_a_failed_send_says_why_suggests_another_method_and_starts_no_coun
             assert isinstance(app.screen, HomeScreen)
     finally:
         await prepared.services.close()
+
+
+async def test_the_last_code_the_send_limit_allows_says_when_the_next_can_come(
+    tmp_path: Path, clock: ManualClock, jordan: MfaUser
+) -> None:
+    async with verifying(tmp_path, clock, jordan) as (app, pilot, screen):
+        texts = await jordan.texts()
+        for _ in range(4):  # arrival was the first of the five sends allowed in 15 minutes
+            clock.advance(30)
+            screen.refresh_countdowns()
+            await press(pilot, "#resend")
+        assert await jordan.texts() == texts + 4
+        assert screen.message == (
+            "That was the last code you can ask for now: you can ask for another in 13 minutes."
+        )
+        assert button(screen, "resend") == ("Resend code (13:00)", True)
+        await enter_code(pilot, await jordan.texted_code())
+        assert isinstance(app.screen, HomeScreen)
 
 
 # ------------------------------------------------------------------------------ wrong codes
@@ -454,7 +511,7 @@ async def test_too_many_wrong_codes_lock_the_account_until_the_clock_moves_on(
         clock.advance(20)
         screen.refresh_countdowns()
         assert button(screen, "verify") == ("Verify", False)
-        assert screen.message == TRY_AGAIN_NOW
+        assert screen.message == TRY_AGAIN_WITH_NEW_CODE  # the code itself is void
 
         # The old code is void: a new one, and in.
         await press(pilot, "#resend")
@@ -520,6 +577,7 @@ def on_verify(
 
 async def _open_dropdown(pilot: Pilot[None]) -> None:
     pilot.app.screen.query_one("#verify-method", Select).focus()
+    await pilot.pause()
     await pilot.press("enter")
 
 

@@ -185,4 +185,5 @@ def toggle_demo_inbox(app: App[None]) -> None:
     if isinstance(app.screen, DemoInboxScreen):
         app.pop_screen()
     else:
+        app.clear_notifications()  # they only pointed here
         app.push_screen(DemoInboxScreen())

@@ -3,7 +3,8 @@
 The page lists every method (what it is, where codes go, masked, whether it is verified, when it
 was last used, and which one sign-in codes go to first) and lets the user:
 
-- add the method they don't have yet (**Add**: the Setup screen's cards, in a dialog);
+- add the method they don't have yet (**Add**: the Setup screen's cards, on a screen of their
+  own, so the app's keys, the demo inbox among them, stay at hand while waiting for the code);
 - change the mobile number (a code to the new number has to be verified; until then codes keep
   going to the old one);
 - remove a method, after confirming; the domain never removes the last one while MFA is required,
@@ -23,7 +24,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -99,13 +100,15 @@ class SecurityState:
         return LAST_USED
 
 
-class MethodSetupDialog(ModalScreen[VerifyResult | None]):
+class MethodSetupScreen(Screen[VerifyResult | None]):
     """Adds a method, or changes the mobile number, with the Setup screen's cards.
 
     Dismisses with the domain's verdict once a method is verified, or None when closed before.
+    Not a modal screen: the app's bindings (the demo inbox, where the code can be read) stay active.
     """
 
-    BINDINGS = [Binding("escape", "close", "Close", id="method-dialog.close")]
+    SUB_TITLE = "Security settings"
+    BINDINGS = [Binding("escape", "close", "Back", id="method-setup.close")]
 
     def __init__(self, user: User, kinds: tuple[str, ...], title: str, note: str = "") -> None:
         super().__init__()
@@ -115,6 +118,7 @@ class MethodSetupDialog(ModalScreen[VerifyResult | None]):
         self.note = note
 
     def compose(self) -> ComposeResult:
+        yield Header()
         with Vertical(id="method-dialog", classes=f"-cards-{len(self.kinds)}"):
             yield Static(self.title_text, classes="title", markup=False)
             if self.note:
@@ -283,7 +287,7 @@ class SecurityScreen(Screen[None]):
             return
         kinds = self.state.addable
         title = f"Set up {KIND_NAMES[kinds[0]]}" if len(kinds) == 1 else "Set up a method"
-        self.app.push_screen(MethodSetupDialog(self.user, kinds, title), self._dialog_closed)
+        self.app.push_screen(MethodSetupScreen(self.user, kinds, title), self._dialog_closed)
 
     @on(Button.Pressed, "#security-change-phone")
     def action_change_phone(self) -> None:
@@ -292,7 +296,7 @@ class SecurityScreen(Screen[None]):
         if sms is None:
             return
         note = f"Codes keep going to {sms.masked} until the new number is verified."
-        dialog = MethodSetupDialog(self.user, ("sms",), "Change your mobile number", note)
+        dialog = MethodSetupScreen(self.user, ("sms",), "Change your mobile number", note)
         self.app.push_screen(dialog, self._dialog_closed)
 
     def _dialog_closed(self, result: VerifyResult | None) -> None:

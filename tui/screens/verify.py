@@ -13,7 +13,9 @@ What the screen does (the rules themselves live in ``mfa.factors`` and ``mfa.cod
   ``Select.Changed`` also fires when the dropdown is mounted with its value: a change to the
   method already chosen is ignored, so nothing is sent twice.
 - **Resend code** sends again to the chosen method. After a send that succeeded it counts down
-  (30 s by default) on its label; a failed send starts no countdown and says why.
+  (30 s by default) on its label; a failed send starts no countdown and says why. A send asked
+  for (on arrival or by a switch) while that countdown runs goes out when it ends, and the screen
+  counts down to it ("We'll send a code to ... in 12 s.") instead of refusing.
 - **Verify** (or Enter in the code field) checks the code in a worker; the button is disabled
   meanwhile. Wrong, expired, replaced and void codes get the domain's message as it is; after too
   many failures the account waits, and Verify counts down to the moment it may be used again.
@@ -40,7 +42,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from mfa import factors
-from mfa.codes import VerifyResult
+from mfa.codes import VerifyResult, describe_wait
 from mfa.factors import Method, SendResult
 from store.models import User
 from tui.literal import literal
@@ -59,6 +61,7 @@ VERIFY_LABEL = "Verify"
 CHECKING_LABEL = "Checking…"
 RESEND_LABEL = "Resend code"
 TRY_AGAIN_NOW = "You can try again now."
+TRY_AGAIN_WITH_NEW_CODE = "You can try again now, with a new code: select Resend code."
 NO_METHODS = (
     "You have no method to receive a code any more. Press Escape to go back, and ask an "
     "administrator for help."
@@ -75,6 +78,11 @@ def sent_to(masked: str) -> str:
 
 def sending_to(masked: str) -> str:
     return f"Sending a code to {masked}…"
+
+
+def sending_in(masked: str, seconds: float) -> str:
+    """The message while a send waits for the resend cooldown."""
+    return f"We'll send a code to {masked} in {countdown_words(seconds)}."
 
 
 def countdown_words(seconds: float) -> str:
@@ -110,6 +118,11 @@ class VerifyScreen(Screen[None]):
         """While the account has to wait after too many failures: when it may try again."""
         self.locked_for_good = False
         """The account reached the hard failure limit: only an administrator can unlock it."""
+        self.needs_new_code = False
+        """The last code entered was expired or void: only a new one can be entered."""
+        self.pending_send_id: int | None = None
+        """A method a code goes to as soon as the resend cooldown is over (the send asked for on
+        arrival or by a switch came too soon after the previous one)."""
         self._sent_line = ""
         self._message_text = ""
         self._sending = False
@@ -246,6 +259,7 @@ class VerifyScreen(Screen[None]):
             self._start_send(self.chosen_method_id)
 
     def _start_send(self, method_id: int) -> None:
+        self.pending_send_id = None
         method = self.methods.get(method_id)
         self._set_sending(True)
         if method is not None:
@@ -262,13 +276,18 @@ class VerifyScreen(Screen[None]):
     @work(exclusive=True, group="verify-send", exit_on_error=False)
     async def _send(self, method_id: int) -> None:
         result = await factors.send_sign_in_code(self.services, self.user, method_id)
-        self._sent(result)
+        self._sent(method_id, result)
 
-    def _sent(self, result: SendResult) -> None:
+    def _sent(self, method_id: int, result: SendResult) -> None:
         if result.ok:
+            self.needs_new_code = False
             self._show_sent_line(result.message)
-            self._show_message("")
+            self._show_message(self._last_code_note(result), error=False)
             self.query_one("#verify-code", Input).clear()
+        elif result.status == "cooldown":
+            # Asked for too soon after the last code: it goes out when the cooldown ends, and
+            # the message counts down to it (refresh_countdowns).
+            self.pending_send_id = method_id
         else:
             self._show_message(result.message)
         if result.status == "locked":
@@ -280,6 +299,18 @@ class VerifyScreen(Screen[None]):
             self._focus("#verify-code")
         elif result.status not in ("cooldown", "limit", "locked") and len(self.methods) > 1:
             self._focus("#verify-method")  # the message suggests choosing another method
+
+    def _last_code_note(self, result: SendResult) -> str:
+        """After a send that used up the send limit: say how long until the next code."""
+        if result.resend_available_at is None:
+            return ""
+        wait = result.resend_available_at - self.services.now()
+        if wait <= self.services.config.security.resend_cooldown_seconds:
+            return ""
+        return (
+            "That was the last code you can ask for now: you can ask for another in "
+            f"{describe_wait(wait)}."
+        )
 
     # ------------------------------------------------------------------------------ verifying
 
@@ -306,6 +337,7 @@ class VerifyScreen(Screen[None]):
             cast("MfaApp", self.app).complete_sign_in(self.user)
             return
         self._show_message(result.message)
+        self.needs_new_code = result.needs_new_code
         code_field = self.query_one("#verify-code", Input)
         if result.status != "malformed":
             code_field.clear()
@@ -349,6 +381,13 @@ class VerifyScreen(Screen[None]):
         else:
             self._set_button("resend", RESEND_LABEL, self._sending or self.chosen_method_id is None)
 
+        if self.pending_send_id is not None:
+            if resend_from is not None and resend_from > now:
+                self._show_pending_send(resend_from - now)
+            elif not self._sending:
+                self._start_send(self.pending_send_id)
+                return
+
         if self.retry_at is not None and self.retry_at > now:
             counting = True
             self._set_button(
@@ -357,7 +396,8 @@ class VerifyScreen(Screen[None]):
         else:
             if self.retry_at is not None:
                 self.retry_at = None
-                self._show_message(TRY_AGAIN_NOW, error=False)
+                again = TRY_AGAIN_WITH_NEW_CODE if self.needs_new_code else TRY_AGAIN_NOW
+                self._show_message(again, error=False)
             if self._checking:
                 self._set_button("verify", CHECKING_LABEL, True)
             else:
@@ -368,6 +408,13 @@ class VerifyScreen(Screen[None]):
                 self._countdown.resume()
             else:
                 self._countdown.pause()
+
+    def _show_pending_send(self, seconds: float) -> None:
+        method = self.methods.get(self.pending_send_id or 0)
+        if method is not None:
+            text = sending_in(method.masked, seconds)
+            if text != self._message_text:
+                self._show_message(text, error=False)
 
     # ------------------------------------------------------------------------------ failures
 

@@ -215,13 +215,13 @@ class MethodCard(Vertical):
         self._show_stage()
         self.show_message(result.message, "success")
 
-    def show_message(self, text: str, kind: str = "notice") -> None:
-        """Show ``text`` literally in the card's message line; ``kind``: error, notice, success."""
+    def show_message(self, text: str, style: str = "notice") -> None:
+        """Show ``text`` literally in the card's message line; ``style``: error, notice, success."""
         self.message = text
         line = self.query_one(".card-message", Static)
         line.update(literal(text))
-        for style in ("error", "notice", "success"):
-            line.set_class(style == kind, style)
+        for name in ("error", "notice", "success"):
+            line.set_class(name == style, name)
         line.display = bool(text)
 
     def show_countdown(self, seconds_left: float | None) -> None:
@@ -344,13 +344,19 @@ class MethodCards(Horizontal):
 
     # ---- the countdown -----------------------------------------------------------------------
 
+    def _seconds_to_resend(self) -> float | None:
+        """How long until the account may ask for another code; None when it may now."""
+        if self.resend_at is None:
+            return None
+        seconds_left = self.resend_at - self.services.now()
+        if seconds_left <= 0:
+            self.resend_at = None
+            return None
+        return seconds_left
+
     def refresh_countdown(self) -> None:
         """Update the countdowns and the send buttons from ``services.now()`` (every second)."""
-        seconds_left = None
-        if self.resend_at is not None:
-            seconds_left = self.resend_at - self.services.now()
-            if seconds_left <= 0:
-                self.resend_at = seconds_left = None
+        seconds_left = self._seconds_to_resend()
         for card in self.cards:
             card.show_countdown(seconds_left)
             busy = None
@@ -385,8 +391,13 @@ class MethodCards(Horizontal):
     def _send_pressed(self, event: Button.Pressed | Input.Submitted) -> None:
         event.stop()
         card = self._card_of(event.control)
-        if self.busy or card.send_button.disabled or card.stage not in (OPEN, CODE):
-            return  # one press, one code: nothing while a request runs or the cooldown lasts
+        if self.busy or card.stage not in (OPEN, CODE):
+            return  # one press, one code: nothing while a request runs
+        seconds_left = self._seconds_to_resend()
+        if seconds_left is not None:
+            # Enter in the phone field while the button waits: say why nothing is sent.
+            card.show_message(countdown_text(seconds_left), "error")
+            return
         self._set_busy(card, "send")
         self._send(card, card.phone_text)
 
