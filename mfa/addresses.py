@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from email_validator import EmailNotValidError, validate_email
-
 
 class AddressError(ValueError):
     """The text can't be used as a sign-in name at all."""
@@ -35,6 +33,9 @@ def check_address(text: str) -> AddressVerdict:
         or any(c.isspace() for c in raw)
     ):
         raise AddressError(f"{raw!r} is not an email address.")
+    # Imported here: email-validator takes ~20 ms to import, and start-up doesn't need it.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as error:

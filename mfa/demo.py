@@ -77,6 +77,7 @@ async def seed(services: Services) -> None:
     """Fill an empty database with the demo subscription and accounts (idempotent)."""
     if await is_seeded(services):
         return
+
     admin_hash = await services.hasher.hash_async(ADMIN_PASSWORD)
     user_hash = await services.hasher.hash_async(USER_PASSWORD)
     now = services.now()

@@ -6,6 +6,9 @@ after ``idle_lock_seconds`` without a key, or at ``session_max_seconds``. Whatev
 open, the sign-in screen is then the only one left.
 
 The MFA screens finish a sign-in by calling :meth:`MfaApp.complete_sign_in`.
+
+Screens needed only after the password (home, setup, verify) and the demo's mail server are
+imported where they are first used: the sign-in screen is what start-up has to be quick for.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from textual.worker import Worker, WorkerState
 from mfa import demo as demo_data
 from mfa import session as sessions
 from mfa.config import Config
-from mfa.demo_mail import DemoMailSink, demo_config
 from mfa.services import Services, open_services
 from mfa.session import Session, SessionEnd
 from mfa.signin import SignInOutcome
@@ -32,11 +34,8 @@ from store import accounts as account_store
 from store.models import User
 from tui.jobs import MfaJobRunner
 from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
-from tui.screens.home import HomeScreen
 from tui.screens.inbox import DemoInboxWatch, toggle_demo_inbox
-from tui.screens.setup import SetupScreen
 from tui.screens.signin import SignInScreen
-from tui.screens.verify import VerifyScreen
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
 
@@ -122,8 +121,12 @@ class MfaApp(App[None]):
         # The second factor comes next; the idle rules apply meanwhile.
         self.session = Session.start(user, self.services.now(), signed_in=False)
         if result.outcome is SignInOutcome.NEEDS_SETUP:
+            from tui.screens.setup import SetupScreen
+
             self.push_screen(SetupScreen(user))
         else:
+            from tui.screens.verify import VerifyScreen
+
             self.push_screen(VerifyScreen(user))
 
     @on(SignInShown)
@@ -151,6 +154,8 @@ class MfaApp(App[None]):
         if self.session is not session:
             return  # ended while loading
         session.user = user
+        from tui.screens.home import HomeScreen
+
         self._show_only(HomeScreen(user, subscription.name if subscription else "", products))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -242,5 +247,7 @@ def run_app(config: Config, *, demo: bool = False, reset: bool = False) -> int:
     if not demo:
         return asyncio.run(_run(config, demo, reset))
     # The demo's mail server (its own thread) receives the real SMTP traffic of the codes.
+    from mfa.demo_mail import DemoMailSink, demo_config
+
     with DemoMailSink() as mail_server:
         return asyncio.run(_run(demo_config(config, mail_server), demo, reset))

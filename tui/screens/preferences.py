@@ -261,7 +261,7 @@ class GeneralPreferencesScreen(Screen[None]):
             )
         except MfaProcessError as error:
             self._set_switch(True)
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         self._mfa_on = False
         self._show(OFF)
