@@ -45,6 +45,10 @@ ABOUT_MFA = (
 FIX_HINT = "Press e on a user to fix their email address, then Retry MFA Process."
 
 
+OTHER_SESSIONS_CHECK_SECONDS = 1.0
+"""How often an open page looks for changes made by another admin."""
+
+
 def _users(count: int) -> str:
     return f"{count:,} user" if count == 1 else f"{count:,} users"
 
@@ -112,6 +116,9 @@ class GeneralPreferencesScreen(Screen[None]):
         self._show(LOADING)
         self.mfa_app.mfa_jobs.subscribe(self)
         self._load()
+        # Another admin (another SSH session, or `mfa-tui admin mfa ...`) may change things while
+        # this page is open: look for that, so the page never offers to begin a process again.
+        self.set_interval(OTHER_SESSIONS_CHECK_SECONDS, self._check_other_sessions)
 
     def on_unmount(self) -> None:
         self.mfa_app.mfa_jobs.unsubscribe(self)
@@ -163,6 +170,7 @@ class GeneralPreferencesScreen(Screen[None]):
         if subscription is None:
             raise MfaProcessError("Your subscription no longer exists.")
         job = await mfa_process.latest_job(services, subscription.id)
+        self.job_id = job.job_id if job is not None else None
         self._mfa_on = subscription.mfa_enabled
         self._set_switch(subscription.mfa_enabled)
         switch = self.query_one("#mfa-switch", Switch)
@@ -174,10 +182,28 @@ class GeneralPreferencesScreen(Screen[None]):
         elif job is None:
             self._show(READY)
         elif job.is_complete:
-            self.job_id = job.job_id
             await self._show_result(job)
         else:
             self._follow(self.mfa_app.mfa_jobs.latest(job.job_id) or job)
+
+    @work(exclusive=True, group="preferences-watch", exit_on_error=False)
+    async def _check_other_sessions(self) -> None:
+        if self.stage in (LOADING, RUNNING):
+            return  # loading reads everything anyway; a running job reports its own progress
+        if await self._changed_elsewhere():
+            self._load()
+
+    async def _changed_elsewhere(self) -> bool:
+        """True when the MFA setting or the latest job differs from what this page shows."""
+        services = self.mfa_app.services
+        subscription = await account_store.subscription_by_id(
+            services.db, self.user.subscription_id
+        )
+        if subscription is None:
+            return False
+        job = await mfa_process.latest_job(services, subscription.id)
+        latest_id = job.job_id if job is not None else None
+        return bool(subscription.mfa_enabled) != self._mfa_on or latest_id != self.job_id
 
     def _follow(self, job: JobProgress) -> None:
         self._show_progress(job)
@@ -279,6 +305,11 @@ class GeneralPreferencesScreen(Screen[None]):
 
     @work(exclusive=True, group="preferences-change", exit_on_error=False)
     async def _begin(self) -> None:
+        if await self._changed_elsewhere():
+            # Another admin began (or finished) the process since this page was read.
+            self.notify("Another admin has changed the MFA settings: showing them now.")
+            self._load()
+            return
         job, started = await mfa_process.begin(
             self.mfa_app.services, self.user.subscription_id, started_by=self.user.id
         )
