@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mfa import throttle
 from mfa.addresses import AddressError, check_address
-from mfa.passwords import PasswordRejected, check_password
+from mfa.passwords import PasswordRejected, check_password, normalise
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -258,6 +260,88 @@ async def set_password(
         await audit.record(
             conn, services.now(), "user.password_set", actor_id=actor_id, subject_id=user_id
         )
+
+
+CURRENT_PASSWORD_WRONG = "Your current password isn't right."
+SAME_PASSWORD = "Choose a password different from your current one."
+
+
+async def change_password(services: Services, user_id: int, current: str, new: str) -> None:
+    """The user ``user_id`` replaces their own password, proving they know the current one.
+
+    Raises :class:`AccountError` with the sentence to show. The checks that cost nothing come
+    first and use up no try: the new password has to differ from the one typed as current and meet
+    the rules (:func:`mfa.passwords.check_password`, whose message names the rule). Then the current
+    password is verified (argon2, in a thread) and judged in one write transaction with the shared
+    throttle (``mfa.throttle``): while the account has to wait nothing is judged; a wrong current
+    password counts as one failure, and the message says how long to wait when it starts one. A
+    right one doesn't clear the count: only a completed sign-in does.
+
+    Audit events: ``user.password_changed``; ``user.password_change_failed`` (``detail``: ``wrong
+    current password`` or ``account locked``). Neither password is logged anywhere.
+    """
+    user = await account_store.user_by_id(services.db, user_id)
+    if user is None:
+        raise AccountError("That account no longer exists.")
+    security = services.config.security
+    if normalise(new) == normalise(current):
+        raise AccountError(SAME_PASSWORD)
+    try:
+        checked = check_password(new, security, email=user.email)
+    except PasswordRejected as error:
+        raise AccountError(str(error)) from None
+    # The slow parts run before the transaction, so the write lock is held briefly.
+    matched = await services.hasher.verify_async(user.password_hash, current)
+    new_hash = await services.hasher.hash_async(checked) if matched else None
+    now = services.now()
+    refusal: str | None = None
+    async with services.db.write() as conn:
+        wait = await throttle.check(conn, user, now, security)
+        if wait is not None:
+            refusal = _wait_sentence(wait)
+            await audit.record(
+                conn, now, "user.password_change_failed",
+                actor_id=user.id, subject_id=user.id, detail="account locked",
+            )  # fmt: skip
+        else:
+            changed = False
+            if new_hash is not None:
+                # Only over the hash the current password was verified against: had an
+                # administrator set another password meanwhile, the one typed is no longer current.
+                cursor = await conn.execute(
+                    "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+                    (new_hash, user.id, user.password_hash),
+                )
+                changed = cursor.rowcount == 1
+            if changed:
+                await audit.record(
+                    conn, now, "user.password_changed", actor_id=user.id, subject_id=user.id
+                )
+            else:
+                wait = await throttle.record_failure(conn, user.id, now, security)
+                refusal = CURRENT_PASSWORD_WRONG
+                if wait is not None:
+                    refusal += " " + _wait_sentence(wait)
+                await audit.record(
+                    conn, now, "user.password_change_failed",
+                    actor_id=user.id, subject_id=user.id, detail="wrong current password",
+                )  # fmt: skip
+    # Raised after the transaction: raising inside it would roll back the failure just counted.
+    if refusal is not None:
+        raise AccountError(refusal)
+
+
+def _wait_sentence(wait: float) -> str:
+    """What an account that has to wait is told (the same words as for codes)."""
+    if not math.isfinite(wait):
+        return (
+            "This account is locked after too many failed attempts. Ask an administrator to "
+            "unlock it."
+        )
+    # mfa.codes pulls in pyotp and cryptography; the sign-in screen's start-up doesn't need them.
+    from mfa.codes import describe_wait
+
+    return f"Too many failed attempts: try again in {describe_wait(wait)}."
 
 
 def random_password() -> str:

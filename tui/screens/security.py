@@ -33,6 +33,7 @@ from mfa.factors import CODE_METHODS_NOTE, KIND_NAMES, FactorError, Method, Veri
 from store import accounts as account_store
 from store.models import User
 from tui.literal import literal
+from tui.screens.change_password import ChangePasswordScreen
 from tui.screens.dialogs import ConfirmDialog
 from tui.widgets.method_cards import MethodCards
 
@@ -148,6 +149,11 @@ class SecurityScreen(Screen[None]):
         Binding("a", "add_method", "Add method", id="security.add"),
         Binding("c", "change_phone", "Change phone", id="security.change-phone"),
         Binding("r,delete", "remove_method", "Remove", id="security.remove"),
+        # Not in the footer, which would run past 80 columns: the page has the button, and the
+        # command palette's Keys panel lists the key.
+        Binding(
+            "p", "change_password", "Change password", show=False, id="security.change-password"
+        ),
     ]
 
     def __init__(self, user: User) -> None:
@@ -182,6 +188,7 @@ class SecurityScreen(Screen[None]):
                 yield Button("Add a method", id="security-add", variant="primary")
                 yield Button("Change phone number", id="security-change-phone")
                 yield Button("Remove", id="security-remove", variant="error")
+                yield Button("Change password", id="security-change-password")
             yield Static(id="security-message")
             yield Static(CODE_METHODS_NOTE, id="security-note")
         yield Footer()
@@ -303,6 +310,11 @@ class SecurityScreen(Screen[None]):
         if result is not None:
             self._show_message(result.message, style="success")
         self._load()  # a code sent but not verified leaves a method "Not verified"
+
+    @on(Button.Pressed, "#security-change-password")
+    def action_change_password(self) -> None:
+        """Change the user's own password."""
+        self.app.push_screen(ChangePasswordScreen(self.user))
 
     # ---- removing ------------------------------------------------------------------------------
 
