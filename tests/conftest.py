@@ -10,6 +10,7 @@ import pytest
 from mfa.clock import ManualClock
 from mfa.config import Config, SecurityConfig
 from mfa.services import Services, open_services
+from tests.smtp_server import SmtpSink
 
 # Cheap argon2 parameters keep the suite fast; tests of the real defaults build their own config.
 FAST_SECURITY = SecurityConfig(argon2_memory_kib=1024, argon2_time_cost=1)
@@ -38,3 +39,10 @@ async def services(config: Config, clock: ManualClock) -> AsyncIterator[Services
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (``sink.messages``)."""
+    async with SmtpSink() as running:
+        yield running

@@ -30,12 +30,6 @@ from tests.smtp_server import SmtpSink
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    async with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
 async def demo(config: Config, clock: ManualClock, sink: SmtpSink) -> AsyncIterator[Services]:
     """Demo mode: email through the real SMTP sink, texts in the outbox with their bodies."""
     async with services_for(config, clock, sink=sink, demo=True) as opened:

@@ -55,12 +55,6 @@ ONLY_METHOD = (
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    async with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
 async def services(tmp_path: Path, clock: ManualClock, sink: SmtpSink) -> AsyncIterator[Services]:
     """Demo data, MFA on for everyone, email through the sink, texts kept in the outbox."""
     config = dataclasses.replace(temp_config(tmp_path), email=sink.email_config())

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
@@ -56,12 +54,6 @@ TOO_SHORT = (
 
 
 # ---------------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    async with SmtpSink() as running:
-        yield running
 
 
 def mailing_to(config: Config, port: int, **email: object) -> Config:

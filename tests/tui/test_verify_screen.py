@@ -104,12 +104,6 @@ async def prepare(
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    async with SmtpSink() as running:
-        yield running
-
-
-@pytest.fixture
 async def jordan(tmp_path: Path, clock: ManualClock, sink: SmtpSink) -> AsyncIterator[MfaUser]:
     """Email set up first, then SMS: SMS is the last method used."""
     prepared = await prepare(tmp_path, clock, sink)
