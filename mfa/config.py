@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,6 +146,8 @@ def load_config(
     raw: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
+        import tomllib  # only when there is a file to read: start-up without one skips it
+
         path = Path(path)
         source = str(path)
         try:

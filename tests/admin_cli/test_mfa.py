@@ -14,8 +14,8 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from admin_cli.output import ProgressPrinter
 from mfa import demo
-from mfa.admin_mfa import ProgressPrinter
 from mfa.config import Config
 from mfa.mfa_process import JobProgress
 from mfa.services import open_services
