@@ -236,7 +236,6 @@ def demo_env(folder: Path, **overrides: str) -> dict[str, str]:
         "MFA_TUI_CONFIG": "",
         "XDG_CONFIG_HOME": str(folder / "config"),
         "XDG_DATA_HOME": str(folder / "data"),
-        "MFA_TUI__SECURITY__ARGON2_MEMORY_KIB": "1024",
         "MFA_TUI__SECURITY__RESEND_COOLDOWN_SECONDS": "0",
     }
     env.update(overrides)
