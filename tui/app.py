@@ -33,6 +33,7 @@ from store import StoreError
 from store import accounts as account_store
 from store.models import User
 from tui.jobs import MfaJobRunner
+from tui.keys import KeyOrder
 from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
 from tui.screens.inbox import DemoInboxWatch, toggle_demo_inbox
 from tui.screens.signin import SignInScreen
@@ -77,6 +78,8 @@ class MfaApp(App[None]):
         """Runs the MFA process at App level, so it outlives the screen that started it."""
         self.demo_inbox = DemoInboxWatch(self, services)
         """In demo mode: notices newly delivered messages (a notification each)."""
+        self.key_order = KeyOrder(self)
+        """Hands keys that arrive together to the focus one at a time (tui.keys)."""
 
     def on_mount(self) -> None:
         self.push_screen(SignInScreen())
@@ -90,7 +93,11 @@ class MfaApp(App[None]):
         # Every key (and click) reaches the app first, before any widget can stop it.
         if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
             self.record_activity()
+        # Keys typed ahead wait for the one before to take effect (it may move the focus).
+        if self.key_order.hold(event):
+            return
         await super().on_event(event)
+        self.key_order.handled(event)
 
     def record_activity(self) -> None:
         """The person did something: the idle lock starts counting again."""
