@@ -20,6 +20,7 @@ from pathlib import Path
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -37,8 +38,11 @@ from tui.keys import KeyOrder
 from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
 from tui.screens.inbox import DemoInboxWatch, toggle_demo_inbox
 from tui.screens.signin import SignInScreen
+from tui.theme import detect_plain_terminal, format_title, use_terminal_colours
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
+COLOURS_FILE = CSS_FILE.with_name("colours.tcss")
+"""The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
@@ -57,7 +61,7 @@ def duration_words(seconds: float) -> str:
 class MfaApp(App[None]):
     """mfa-tui: sign-in with multi-factor authentication, and the admin's MFA settings."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = [CSS_FILE, COLOURS_FILE]
     TITLE = "mfa-tui"
     SUB_TITLE = "Sign in"
     BINDINGS = [
@@ -66,7 +70,9 @@ class MfaApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, demo: bool = False) -> None:
-        super().__init__()
+        # 16 colours or NO_COLOR: colour numbers as they are, and a theme made of them.
+        super().__init__(ansi_color=True if detect_plain_terminal() else None)
+        use_terminal_colours(self)
         self.services = services
         """The domain: configuration, database, clock. Screens call ``mfa`` with it."""
         self.demo = demo
@@ -204,6 +210,9 @@ class MfaApp(App[None]):
         await sessions.record_end(self.services, session, reason)
 
     # ------------------------------------------------------------------------------ screens
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        return format_title(self, title, sub_title)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The demo inbox exists only in demo mode (and is then shown in every footer).
