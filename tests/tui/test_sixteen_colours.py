@@ -108,6 +108,43 @@ async def _verify_wrong_code(pilot: Pilot[None]) -> None:
     await settle(pilot)
 
 
+async def _press_button(pilot: Pilot[None], selector: str) -> None:
+    pilot.app.screen.query_one(selector).focus()
+    await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def _add_method(pilot: Pilot[None]) -> None:
+    await _security(pilot)
+    await _press_button(pilot, "#security-add")
+
+
+async def _change_password(pilot: Pilot[None]) -> None:
+    await _security(pilot)
+    await _press_button(pilot, "#security-change-password")
+
+
+async def _setup_code_sent(pilot: Pilot[None]) -> None:
+    await _setup(pilot)
+    await _press_button(pilot, "#email-setup")
+    await _press_button(pilot, "#email-send")  # a notification says a message arrived
+
+
+async def _verify_dropdown(pilot: Pilot[None]) -> None:
+    await _verify(pilot)
+    await _press_button(pilot, "#verify-method")
+
+
+async def _notified(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    app.notify("Press Ctrl+O to read it.", title="A message arrived")
+    app.notify("Check the address.", title="Not delivered", severity="warning")
+    app.notify("Try again.", title="Failed", severity="error")
+    await pilot.pause()
+    assert len(app.screen.query("Toast")) == 3
+
+
 async def _nothing(pilot: Pilot[None]) -> None:
     return None
 
@@ -116,12 +153,17 @@ SCREENS: dict[str, tuple[Step, str]] = {
     "sign-in": (_nothing, "demo"),
     "sign-in refused": (_refused, "demo"),
     "home": (_home, "demo"),
+    "notifications": (_notified, "demo"),
     "preferences": (_preferences, "demo"),
     "security": (_security, "demo"),
     "demo inbox": (_inbox, "demo"),
+    "add a method": (_add_method, "demo"),
+    "change password": (_change_password, "demo"),
     "setup": (_setup, "mfa"),
+    "setup code sent": (_setup_code_sent, "mfa"),
     "verify": (_verify, "email"),
     "verify wrong code": (_verify_wrong_code, "email"),
+    "verify dropdown": (_verify_dropdown, "email"),
 }
 """Each screen: how to reach it from the sign-in screen, and the data it needs ("demo": the demo;
 "mfa": MFA on, nothing set up; "email": MFA on, Jordan Lee has email set up)."""
@@ -145,7 +187,7 @@ async def showing(tmp_path: Path, screen: str) -> AsyncIterator[tuple[MfaApp, Pi
     async with SmtpSink() as sink:
         app = await _prepare(tmp_path, ManualClock(), sink, data)
         try:
-            async with app.run_test(size=SIZE) as pilot:
+            async with app.run_test(size=SIZE, notifications=True) as pilot:
                 await pilot.pause()
                 await step(pilot)
                 steady(pilot)
