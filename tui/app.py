@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -33,14 +34,18 @@ from mfa.services import Services, StoreError, open_services
 from mfa.session import Session, SessionEnd
 from mfa.signin import SignInOutcome
 from mfa.wording import duration_words
+from tui.keys import KeyOrder
 from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
 from tui.screens.signin import SignInScreen
+from tui.theme import detect_plain_terminal, format_title, use_terminal_colours
 
 if TYPE_CHECKING:
     from tui.jobs import MfaJobRunner
     from tui.screens.inbox import DemoInboxWatch
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
+COLOURS_FILE = CSS_FILE.with_name("colours.tcss")
+"""The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
@@ -49,7 +54,7 @@ SESSION_CHECK_SECONDS = 5.0
 class MfaApp(App[None]):
     """mfa-tui: sign-in with multi-factor authentication, and the admin's MFA settings."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = [CSS_FILE, COLOURS_FILE]
     TITLE = "mfa-tui"
     SUB_TITLE = "Sign in"
     BINDINGS = [
@@ -58,7 +63,9 @@ class MfaApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, demo: bool = False) -> None:
-        super().__init__()
+        # 16 colours or NO_COLOR: colour numbers as they are, and a theme made of them.
+        super().__init__(ansi_color=True if detect_plain_terminal() else None)
+        use_terminal_colours(self)
         self.services = services
         """The domain: configuration, database, clock. Screens call ``mfa`` with it."""
         self.demo = demo
@@ -66,6 +73,8 @@ class MfaApp(App[None]):
         self.session: Session | None = None
         """The current session: None before a right password, ``signed_in=False`` between the
         password and the second factor, ``signed_in=True`` once home."""
+        self.key_order = KeyOrder(self)
+        """Hands keys that arrive together to the focus one at a time (tui.keys)."""
 
     @cached_property
     def mfa_jobs(self) -> MfaJobRunner:
@@ -93,7 +102,11 @@ class MfaApp(App[None]):
         # Every key (and click) reaches the app first, before any widget can stop it.
         if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
             self.record_activity()
+        # Keys typed ahead wait for the one before to take effect (it may move the focus).
+        if self.key_order.hold(event):
+            return
         await super().on_event(event)
+        self.key_order.handled(event)
 
     def record_activity(self) -> None:
         """The person did something: the idle lock starts counting again."""
@@ -198,6 +211,9 @@ class MfaApp(App[None]):
         await sessions.record_end(self.services, session, reason)
 
     # ------------------------------------------------------------------------------ screens
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        return format_title(self, title, sub_title)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The demo inbox exists only in demo mode (and is then shown in every footer).
