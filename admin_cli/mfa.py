@@ -91,6 +91,7 @@ async def _report(services: Services, job: JobProgress) -> int:
         out("Failed users (fix them, e.g. with 'mfa-tui admin users set-email', then retry):")
         for user in await mfa_process.failed_users(services, job.job_id):
             out(f"  {user.email} ({user.display_name}): {user.reason}")
+        err(mfa_process.STILL_REQUIRED)
         return EXIT_FAILED
     return EXIT_OK
 

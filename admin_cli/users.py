@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from admin_cli.output import EXIT_FAILED, EXIT_OK, err, out
 from mfa import accounts
+from mfa.mfa_process import STILL_REQUIRED_SHORT
 from mfa.services import Services
 
 
@@ -119,7 +120,7 @@ async def _users_import(services: Services, args: argparse.Namespace) -> int:
 
 async def _users_list(services: Services, args: argparse.Namespace) -> int:
     subscription = await accounts.require_subscription(services, args.subscription)
-    out("email\tname\trole\tstatus\tmfa_required\temail_problem")
+    out("email\tname\trole\tstatus\tmfa_required\temail_problem\tmfa_note")
     for account in await accounts.accounts_of(services, subscription.id):
         columns = [
             account.email,
@@ -128,6 +129,8 @@ async def _users_list(services: Services, args: argparse.Namespace) -> int:
             account.status,
             "yes" if account.mfa_required else "no",
             account.email_problem or "",
+            # Users the MFA process failed are still required: say how they go on.
+            STILL_REQUIRED_SHORT if account.mfa_required and account.email_problem else "",
         ]
         out("\t".join(columns))
     return EXIT_OK

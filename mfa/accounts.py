@@ -12,13 +12,15 @@ import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from mfa import throttle
+from mfa import notices, throttle
 from mfa.addresses import AddressError, check_address
+from mfa.notices import NoticeKind
 from mfa.passwords import PasswordRejected, check_password, normalise
 from mfa.services import Services
 from mfa.wording import lock_sentence
 from store import accounts as account_store
 from store import audit
+from store import factors as factor_store
 from store.models import Subscription, User
 
 ROLES = ("admin", "user")
@@ -297,20 +299,43 @@ async def import_csv_text(
 async def set_email(
     services: Services, user_id: int, email: str, *, actor_id: int | None = None
 ) -> Account:
-    """Change a user's sign-in address (checked and its verdict stored)."""
+    """Change a user's sign-in address (checked and its verdict stored).
+
+    Nobody has proven the new address yet, so a verified email method must be verified again: it
+    stops receiving codes until then (at the next sign-in the user verifies with another method,
+    or sets email up again). The old address, when it could receive mail, is told
+    (``mfa.notices``).
+    """
     try:
         verdict = check_address(email)
     except AddressError as error:
         raise AccountError(str(error)) from None
     async with services.db.write() as conn:
+        before = await account_store.user_by_id(conn, user_id)
+        if before is None:
+            raise AccountError("That account no longer exists.")
         if await account_store.email_taken_by_other(conn, verdict.email, user_id):
             raise AccountError(f"An account with the address {verdict.email} exists already.")
         await account_store.set_email(
             conn, user_id, verdict.email, verdict.deliverable, verdict.problem
         )
+        now = services.now()
         await audit.record(
-            conn, services.now(), "user.email_changed", actor_id=actor_id, subject_id=user_id,
+            conn, now, "user.email_changed", actor_id=actor_id, subject_id=user_id,
             detail=verdict.email,
+        )  # fmt: skip
+        moved = before.email.lower() != verdict.email.lower()
+        email_method = await factor_store.method_of_kind(conn, user_id, "email")
+        if moved and email_method is not None and email_method.verified:
+            await factor_store.mark_unverified(conn, email_method.id)
+            await audit.record(
+                conn, now, "mfa.method_unverified", actor_id=actor_id, subject_id=user_id,
+                detail="email: the address changed",
+            )  # fmt: skip
+    if moved:
+        await notices.notify(
+            services, user_id, NoticeKind.EMAIL_CHANGED, actor_id=actor_id,
+            old_address=before.email if before.email_deliverable else None,
         )  # fmt: skip
     account = await account_by_id(services, user_id)
     if account is None:

@@ -128,11 +128,14 @@ async def check_code(
     now: float,
     security: SecurityConfig,
     box: SecretBox,
+    attempt_id: str,
     method_id: int | None = None,
 ) -> CodeCheck:
     """Judge ``entered`` against the user's live code, inside the caller's write transaction.
 
-    Only a live code issued for ``purpose`` (and for ``method_id``, when given) counts. A right code
+    Only a live code issued for ``purpose`` to the sign-in attempt ``attempt_id`` (and for
+    ``method_id``, when given) counts: a code asked for in one session can't be entered in another
+    session of the same user. A right code
     is consumed and the account's failure count cleared; a wrong one uses up one of the code's
     attempts and counts in the account throttle. The caller records what success means (method
     used or verified, audit) in the same transaction.
@@ -152,6 +155,8 @@ async def check_code(
         challenge is None
         or challenge.consumed_at is not None
         or challenge.purpose != purpose
+        or challenge.attempt_id is None
+        or not hmac.compare_digest(challenge.attempt_id.encode(), attempt_id.encode())
         or (method_id is not None and challenge.method_id != method_id)
     ):
         return CodeCheck(VerifyResult(False, "no_code", CODE_USED_OR_REPLACED), challenge)
@@ -246,6 +251,8 @@ def message_text(code: str, purpose: str, security: SecurityConfig) -> tuple[str
     subject = "Your verification code"
     if purpose == "setup":
         use = "Enter it to finish setting up multi-factor authentication."
+    elif purpose == "step_up":
+        use = "Enter it to confirm it's you before your verification methods are changed."
     else:
         use = "Enter it to finish signing in."
     body = (
@@ -258,7 +265,7 @@ def message_text(code: str, purpose: str, security: SecurityConfig) -> tuple[str
 
 def sms_text(code: str, purpose: str, security: SecurityConfig) -> str:
     """A text message carrying ``code``: short, code first."""
-    action = "setup" if purpose == "setup" else "sign-in"
+    action = {"setup": "setup", "step_up": "confirming a change"}.get(purpose, "sign-in")
     return (
         f"{code} is your verification code for {action}. It works for "
         f"{lifetime_words(security)}. Never share it."

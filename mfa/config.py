@@ -67,6 +67,9 @@ class SecurityConfig:
     send_window_seconds: int = 900
     idle_lock_seconds: int = 900
     session_max_seconds: int = 43_200
+    step_up_seconds: int = 300
+    """How long re-authenticating (password, and a code from an existing method) lets a session
+    change the user's methods."""
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,7 @@ _BOUNDS: dict[str, tuple[float, float, str]] = {
     "security.send_window_seconds": (1, 86_400, "at most a day"),
     "security.idle_lock_seconds": (1, 1_800, "NIST SP 800-63B AAL2: at most 30 minutes idle"),
     "security.session_max_seconds": (60, 43_200, "NIST SP 800-63B AAL2: at most 12 hours"),
+    "security.step_up_seconds": (30, 900, "a recent re-authentication: at most 15 minutes"),
     "email.port": (1, 65_535, "a TCP port"),
     "email.timeout_seconds": (0.1, 600, "a positive number of seconds"),
     "sms.timeout_seconds": (0.1, 600, "a positive number of seconds"),

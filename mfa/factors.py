@@ -16,6 +16,12 @@ The flows (user guide, "Setting up" and "Signing in with multi-factor authentica
   ``mfa.sending.send_sign_in_code`` to it; the dropdown lists :func:`sign_in_methods`;
   :func:`verify_sign_in`.
 - Security page: :func:`methods_of`, :func:`set_preferred`, :func:`remove_method`.
+
+Every change to a user's methods needs the session's re-authentication grant (``mfa.reauth``):
+:func:`set_preferred` and :func:`remove_method` check it themselves, a setup code is only sent
+under it (``mfa.sending``), and every code is accepted only in the sign-in attempt (``attempt``)
+that asked for it. Each change is followed by a security notice (``mfa.notices``) to the user's
+address and, for a replaced or removed number, to that number.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from mfa import codes
+from mfa import codes, notices, reauth
 from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.delivery import mask_email
 from mfa.keys import SecretBox, SecretKeyError, secret_box
+from mfa.notices import NoticeKind
 from mfa.phones import mask_phone
 from mfa.services import Services
 from store import accounts as account_store
@@ -52,6 +59,7 @@ __all__ = [
     "needs_setup",
     "remove_method",
     "set_preferred",
+    "setup_choice",
     "sign_in_methods",
     "verify_sign_in",
 ]
@@ -124,6 +132,37 @@ async def allowed_kinds(services: Services, user: Account) -> tuple[str, ...]:
     return allowed_kinds_of(subscription.allowed if subscription else ())
 
 
+@dataclass(frozen=True, slots=True)
+class SetupChoice:
+    """The methods a user can set up now, and why email isn't one of them when it isn't."""
+
+    kinds: tuple[str, ...]
+    email_note: str = ""
+    """Why email can't be set up (the address can't receive mail); empty when it can."""
+
+
+async def setup_choice(services: Services, user: Account) -> SetupChoice:
+    """The kinds the Setup screen offers: the allowed ones that can work for this user.
+
+    Email is left out when the account's address can't receive mail (the MFA process failed such
+    users, and they are still required to use MFA), with a sentence saying why.
+    """
+    fresh = await account_store.user_by_id(services.db, user.id)
+    kinds = await allowed_kinds(services, user)
+    if fresh is None or "email" not in kinds or fresh.email_deliverable:
+        return SetupChoice(kinds)
+    problem = fresh.email_problem or "it can't receive mail"
+    others = tuple(kind for kind in kinds if kind != "email")
+    if others:
+        names = " or ".join(KIND_NAMES[kind] for kind in others)
+        then = f"Set up {names} instead, or ask an administrator to correct your address."
+    else:
+        then = "Ask an administrator to correct your address."
+    return SetupChoice(
+        others, f"Codes can't be sent to your address {fresh.email}: {problem}. {then}"
+    )
+
+
 async def methods_of(services: Services, user_id: int) -> list[Method]:
     """Every method of the user, verified or not, email first."""
     user = await account_store.user_by_id(services.db, user_id)
@@ -159,12 +198,14 @@ async def default_method(services: Services, user: Account) -> Method | None:
     return max(usable, key=lambda m: (m.last_used_at or 0.0, -KINDS.index(m.kind)))
 
 
-async def live_code(services: Services, user: Account) -> LiveCode | None:
-    """The code the user can enter now (sent, not used, not expired, not void), if any."""
+async def live_code(services: Services, user: Account, *, attempt: str) -> LiveCode | None:
+    """The code the user can enter now in ``attempt`` (sent to it, not used, not expired, not
+    void), if any."""
     challenge = await factor_store.current_challenge(services.db, user.id)
     security = services.config.security
     if (
         challenge is None
+        or challenge.attempt_id != attempt
         or challenge.consumed_at is not None
         or services.now() >= challenge.expires_at
         or challenge.attempts >= security.code_attempts
@@ -186,11 +227,15 @@ async def live_code(services: Services, user: Account) -> LiveCode | None:
 # ----------------------------------------------------------------------------------------- setup
 
 
-async def confirm_setup(services: Services, user: Account, kind: str, code: str) -> VerifyResult:
+async def confirm_setup(
+    services: Services, user: Account, kind: str, code: str, *, attempt: str
+) -> VerifyResult:
     """A setup card's "Verify": the code sent by the setup of ``kind`` proves the method works.
 
-    On success the method is verified at the address or number the code went to (a changed phone
-    number takes effect only now), becomes the last method used, and the event is audited.
+    Only a code sent to this sign-in ``attempt`` counts (it was sent under the attempt's
+    re-authentication grant). On success the method is verified at the address or number the code
+    went to (a changed phone number takes effect only now), becomes the last method used, the event
+    is audited, and the user is told (``mfa.notices``; a replaced number is told too).
     """
     if kind not in KINDS:
         raise FactorError(f"Unknown method {kind!r}.")
@@ -206,13 +251,14 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
             if locked is not None:
                 return locked
             return VerifyResult(False, "no_code", codes.CODE_USED_OR_REPLACED)
-        check = await _check(conn, services, box, user.id, code, "setup", method.id)
+        check = await _check(conn, services, box, user.id, code, "setup", attempt, method.id)
         if not check.result.ok:
             await _audit_rejection(conn, now, user.id, check.result, f"setup {kind}")
             return check.result
         assert check.challenge is not None
         destination = check.challenge.destination
         changed = method.verified and method.destination != destination
+        old_destination = method.destination if changed else None
         await factor_store.mark_verified(conn, method.id, destination, now)
         await factor_store.set_last_method(conn, user.id, method.id)
         event = "mfa.phone_changed" if changed else "mfa.method_verified"
@@ -225,6 +271,14 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
             detail=f"{kind} {mask_destination(kind, destination)}",
         )
     masked = mask_destination(kind, destination)
+    label = f"{KIND_NAMES[kind]} ({masked})"
+    if changed:
+        await notices.notify(
+            services, user.id, NoticeKind.METHOD_CHANGED, method=KIND_NAMES[kind],
+            old_phone=old_destination if kind == "sms" else None,
+        )  # fmt: skip
+    elif not method.verified:
+        await notices.notify(services, user.id, NoticeKind.METHOD_ADDED, method=label)
     return VerifyResult(
         ok=True,
         status="verified",
@@ -236,8 +290,13 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
 # --------------------------------------------------------------------------------------- sign-in
 
 
-async def verify_sign_in(services: Services, user: Account, code: str) -> VerifyResult:
+async def verify_sign_in(
+    services: Services, user: Account, code: str, *, attempt: str
+) -> VerifyResult:
     """The Verify screen's "Verify": judge the code sent by :func:`send_sign_in_code`.
+
+    Only a code sent to this sign-in ``attempt`` is accepted: a code asked for in one session
+    can't finish another session's sign-in.
 
     Success records ``last_used_at`` on the method and ``users.last_method_id`` (the next sign-in
     defaults to it), clears the account's failure count, and is audited; so is every failure.
@@ -248,7 +307,7 @@ async def verify_sign_in(services: Services, user: Account, code: str) -> Verify
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
-        check = await _check(conn, services, box, user.id, code, "sign_in", None)
+        check = await _check(conn, services, box, user.id, code, "sign_in", attempt, None)
         result = check.result
         if not result.ok:
             await _audit_rejection(conn, now, user.id, result, "sign-in")
@@ -271,9 +330,15 @@ async def verify_sign_in(services: Services, user: Account, code: str) -> Verify
 # ------------------------------------------------------------------------------------- management
 
 
-async def set_preferred(services: Services, user: Account, method_id: int | None) -> None:
-    """Make a verified method the default for sign-in (None: back to "last used")."""
+async def set_preferred(
+    services: Services, user: Account, method_id: int | None, *, attempt: str
+) -> None:
+    """Make a verified method the default for sign-in (None: back to "last used").
+
+    Raises ``mfa.reauth.ReauthRequired`` unless ``attempt`` re-authenticated recently.
+    """
     async with services.db.write() as conn:
+        await reauth.require(conn, user.id, attempt, services.now())
         detail = "last used"
         if method_id is not None:
             method = await factor_store.method_by_id(conn, method_id)
@@ -291,9 +356,14 @@ async def set_preferred(services: Services, user: Account, method_id: int | None
         )
 
 
-async def remove_method(services: Services, user: Account, method_id: int) -> None:
-    """Remove one of the user's methods; never the last verified one while MFA is required."""
+async def remove_method(services: Services, user: Account, method_id: int, *, attempt: str) -> None:
+    """Remove one of the user's methods; never the last verified one while MFA is required.
+
+    Raises ``mfa.reauth.ReauthRequired`` unless ``attempt`` re-authenticated recently. The user is
+    told (``mfa.notices``), and so is a removed phone number.
+    """
     async with services.db.write() as conn:
+        await reauth.require(conn, user.id, attempt, services.now())
         fresh = await account_store.user_by_id(conn, user.id)
         method = await factor_store.method_by_id(conn, method_id)
         if fresh is None or method is None or method.user_id != user.id:
@@ -317,6 +387,12 @@ async def remove_method(services: Services, user: Account, method_id: int) -> No
             subject_id=user.id,
             detail=method.kind,
         )
+    if method.verified:
+        label = f"{KIND_NAMES.get(method.kind, method.kind)} ({_masked_row(method, fresh.email)})"
+        await notices.notify(
+            services, user.id, NoticeKind.METHOD_REMOVED, method=label,
+            old_phone=method.destination if method.kind == "sms" else None,
+        )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------- helpers
@@ -329,6 +405,7 @@ async def _check(
     user_id: int,
     code: str,
     purpose: str,
+    attempt: str,
     method_id: int | None,
 ) -> codes.CodeCheck:
     try:
@@ -340,6 +417,7 @@ async def _check(
             now=services.now(),
             security=services.config.security,
             box=box,
+            attempt_id=attempt,
             method_id=method_id,
         )
     except SecretKeyError as error:
@@ -349,8 +427,7 @@ async def _check(
 async def _audit_rejection(
     conn: aiosqlite.Connection, now: float, user_id: int, result: VerifyResult, what: str
 ) -> None:
-    if result.status in ("malformed", "unavailable"):
-        return
+    # Every refusal is recorded, a malformed entry included (it counts against nothing).
     await audit.record(
         conn,
         now,
@@ -364,6 +441,10 @@ async def _audit_rejection(
 def mask_destination(kind: str, destination: str) -> str:
     """An address or number as sign-in screens show it: ``j***@example.com``, ``+1 ***-***-1234``."""
     return mask_email(destination) if kind == "email" else mask_phone(destination)
+
+
+def _masked_row(row: MfaMethod, account_email: str) -> str:
+    return mask_destination(row.kind, account_email if row.kind == "email" else row.destination)
 
 
 def _method(row: MfaMethod, user: Account) -> Method:

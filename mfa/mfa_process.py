@@ -12,8 +12,11 @@ The General Preferences screen and ``mfa-tui admin mfa ...`` both use this modul
 
 A user succeeds when the account is active and its address can receive codes: the verdict stored
 when the address was written (see ``mfa.addresses``), so the job itself checks nothing slowly
-(:func:`decide`). The user is then required to set up MFA at the next sign-in; the job never
-creates a factor.
+(:func:`decide`). Every user the job decides, failed ones included, is then required to use MFA:
+a user whose address can't receive mail sets up another method (SMS) at the next sign-in instead
+of signing in with a password alone (:data:`STILL_REQUIRED` says so to admins). The job never
+creates a factor. "Succeeded" and "failed" are the user guide's words: failed means MFA could not
+be set up as planned for that user (email codes can't reach them), not that MFA is off for them.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ __all__ = [
     "PAUSE_SECONDS",
     "POLL_SECONDS",
     "RUNNING",
+    "STILL_REQUIRED",
+    "STILL_REQUIRED_SHORT",
     "FailedUser",
     "JobProgress",
     "MfaProcessError",
@@ -75,6 +80,13 @@ retries every few milliseconds, would wait until the whole job ends."""
 
 ACCOUNT_DISABLED = "account disabled"
 """The reason given for a user whose account is disabled."""
+STILL_REQUIRED = (
+    "MFA is still required of the users who failed: at the next sign-in they set up a method "
+    "other than email (or their address is fixed and the MFA process retried)."
+)
+"""What admins are told about the users the MFA process failed."""
+STILL_REQUIRED_SHORT = "required; no email codes: sets up another method at sign-in"
+"""The same, in a column of ``admin users list``."""
 ADDRESS_NOT_VALID = "email address is not valid"
 """The reason given when an address can't receive codes and no detail was stored with it."""
 

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from mfa import codes, throttle
+from mfa import codes, reauth, throttle
 from mfa.accounts import Account
 from mfa.config import Config, SecurityConfig
 from mfa.delivery import DeliveryError, Message, SmsProvider, mask_email
@@ -55,6 +55,7 @@ __all__ = [
     "next_send_at",
     "send_refusal",
     "send_sign_in_code",
+    "send_step_up_code",
     "send_wait",
     "start_email_setup",
     "start_sms_setup",
@@ -203,8 +204,11 @@ async def next_send_at(services: Services, user: Account) -> float | None:
 # ----------------------------------------------------------------------------------------- setup
 
 
-async def start_email_setup(services: Services, user: Account) -> SendResult:
-    """The email card's "Send me the code": a setup code to the account's own address."""
+async def start_email_setup(services: Services, user: Account, *, attempt: str) -> SendResult:
+    """The email card's "Send me the code": a setup code to the account's own address.
+
+    Raises ``mfa.reauth.ReauthRequired`` unless ``attempt`` holds a re-authentication grant.
+    """
     fresh = await account_store.user_by_id(services.db, user.id) or user
     masked = mask_email(fresh.email)
     if "email" not in await allowed_kinds(services, fresh):
@@ -220,11 +224,16 @@ async def start_email_setup(services: Services, user: Account) -> SendResult:
             "method, or ask an administrator to correct your address.",
             masked,
         )
-    return await _send(services, fresh, "email", fresh.email, "setup")
+    return await _send(services, fresh, "email", fresh.email, "setup", attempt)
 
 
-async def start_sms_setup(services: Services, user: Account, phone_text: str) -> SendResult:
-    """The SMS card's "Send code": a setup code to the number typed (also how a number changes)."""
+async def start_sms_setup(
+    services: Services, user: Account, phone_text: str, *, attempt: str
+) -> SendResult:
+    """The SMS card's "Send code": a setup code to the number typed (also how a number changes).
+
+    Raises ``mfa.reauth.ReauthRequired`` unless ``attempt`` holds a re-authentication grant.
+    """
     fresh = await account_store.user_by_id(services.db, user.id) or user
     if "sms" not in await allowed_kinds(services, fresh):
         return SendResult(False, "not_allowed", "Your subscription doesn't allow codes by SMS.")
@@ -232,14 +241,32 @@ async def start_sms_setup(services: Services, user: Account, phone_text: str) ->
         number = normalise_mobile(phone_text, services.config.sms.default_region)
     except InvalidPhoneNumber as error:
         return SendResult(False, "invalid_number", error.message)
-    return await _send(services, fresh, "sms", number, "setup")
+    return await _send(services, fresh, "sms", number, "setup", attempt)
 
 
 # --------------------------------------------------------------------------------------- sign-in
 
 
-async def send_sign_in_code(services: Services, user: Account, method_id: int) -> SendResult:
-    """Send a sign-in code to one of the user's verified methods (the default, or the dropdown's)."""
+async def send_sign_in_code(
+    services: Services, user: Account, method_id: int, *, attempt: str
+) -> SendResult:
+    """Send a sign-in code to one of the user's verified methods (the default, or the dropdown's).
+
+    The code is bound to the sign-in ``attempt``: only that attempt can enter it.
+    """
+    return await _send_to_method(services, user, method_id, "sign_in", attempt)
+
+
+async def send_step_up_code(
+    services: Services, user: Account, method_id: int, *, attempt: str
+) -> SendResult:
+    """Send a code to one of the user's verified methods to re-authenticate (``mfa.reauth``)."""
+    return await _send_to_method(services, user, method_id, "step_up", attempt)
+
+
+async def _send_to_method(
+    services: Services, user: Account, method_id: int, purpose: str, attempt: str
+) -> SendResult:
     fresh = await account_store.user_by_id(services.db, user.id) or user
     method = next((m for m in await sign_in_methods(services, fresh) if m.id == method_id), None)
     if method is None:
@@ -255,16 +282,20 @@ async def send_sign_in_code(services: Services, user: Account, method_id: int) -
             method.masked,
             method_id=method.id,
         )
-    return await _send(services, fresh, method.kind, method.destination, "sign_in")
+    return await _send(services, fresh, method.kind, method.destination, purpose, attempt)
 
 
 # -------------------------------------------------------------------------------------- pipeline
 
 
 async def _send(
-    services: Services, user: Account, kind: str, destination: str, purpose: str
+    services: Services, user: Account, kind: str, destination: str, purpose: str, attempt: str
 ) -> SendResult:
-    """Send a code for ``kind`` to ``destination``: read, decide, deliver, then record."""
+    """Send a code for ``kind`` to ``destination``: read, decide, deliver, then record.
+
+    A setup code (a method added or a number changed) is sent only under the attempt's
+    re-authentication grant; every code is bound to the attempt.
+    """
     security = services.config.security
     masked = mask_destination(kind, destination)
     try:
@@ -278,6 +309,8 @@ async def _send(
         )
         if state is None:
             raise FactorError("That account doesn't exist any more.")
+        if purpose == "setup":
+            await reauth.require(conn, user.id, attempt, now)
         refusal = send_refusal(state, now, security)
         if refusal is not None:
             return SendResult(
@@ -328,6 +361,7 @@ async def _send(
         consumed_at=None,
         destination=destination,
         purpose=purpose,
+        attempt_id=attempt,
     )
     keep = max(security.send_window_seconds, security.resend_cooldown_seconds)
     async with services.db.write() as conn:

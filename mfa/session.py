@@ -10,10 +10,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from mfa import reauth
 from mfa.accounts import Account
 from mfa.config import SecurityConfig
 from mfa.services import Services
 from store import audit
+from store import reauth as grant_store
 
 
 class SessionEnd(enum.Enum):
@@ -34,10 +36,22 @@ class Session:
     signed_in: bool = True
     """False while the password is accepted but the second factor is still to come (set up or
     verify): the same idle rules apply, but nothing behind the sign-in is reachable yet."""
+    attempt_id: str = ""
+    """The sign-in attempt this session came from (``SignInResult.attempt_id``): the codes it asks
+    for are bound to it, and so is its re-authentication grant (``mfa.reauth``)."""
 
     @classmethod
-    def start(cls, user: Account, now: float, *, signed_in: bool = True) -> Session:
-        return cls(user=user, started_at=now, last_activity=now, signed_in=signed_in)
+    def start(
+        cls, user: Account, now: float, *, signed_in: bool = True, attempt_id: str = ""
+    ) -> Session:
+        """A session from ``now``; without ``attempt_id`` it gets a fresh one."""
+        return cls(
+            user=user,
+            started_at=now,
+            last_activity=now,
+            signed_in=signed_in,
+            attempt_id=attempt_id or reauth.new_attempt_id(),
+        )
 
     def touch(self, now: float) -> None:
         """Record activity (a key) at ``now``."""
@@ -61,8 +75,13 @@ class Session:
 
 
 async def record_start(services: Services, session: Session) -> None:
-    """Write the start of a full session to the audit log."""
+    """Write the start of a full session to the audit log.
+
+    A grant given for the Setup screen of the sign-in ends here: on the Security page a change
+    asks for the password (and a code) again.
+    """
     async with services.db.write() as conn:
+        await grant_store.end_grant(conn, session.attempt_id)
         await audit.record(
             conn, services.now(), "session.started",
             actor_id=session.user.id, subject_id=session.user.id,
@@ -70,9 +89,11 @@ async def record_start(services: Services, session: Session) -> None:
 
 
 async def record_end(services: Services, session: Session, reason: SessionEnd) -> None:
-    """Write the end of a session (or of a half-finished sign-in) to the audit log."""
+    """Write the end of a session (or of a half-finished sign-in) to the audit log; a
+    re-authentication grant of the session ends with it."""
     event = "session.ended" if session.signed_in else "signin.abandoned"
     async with services.db.write() as conn:
+        await grant_store.end_grant(conn, session.attempt_id)
         await audit.record(
             conn, services.now(), event,
             actor_id=session.user.id, subject_id=session.user.id, detail=reason.value,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from mfa import throttle
+from mfa import reauth, throttle
 from mfa.accounts import UNUSABLE_PASSWORD, Account
 from mfa.services import Services
 from mfa.wording import wait_note
@@ -60,6 +60,9 @@ class SignInResult:
     """The account, for every outcome except ``REJECTED`` (where it is always None)."""
     message: str = ""
     """What to show: :data:`INCORRECT` when rejected, empty otherwise."""
+    attempt_id: str = ""
+    """Names this sign-in attempt (empty when rejected): the session keeps it, codes are bound to
+    it, and re-authentication grants belong to it (``mfa.reauth``)."""
 
     @property
     def accepted(self) -> bool:
@@ -101,6 +104,12 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
             await _failed(conn, now, user.id, reason)
             return REJECTED
         outcome = await _next_step(conn, user)
+        attempt_id = reauth.new_attempt_id()
+        if outcome is SignInOutcome.NEEDS_SETUP:
+            # No method yet: the password is the existing level, so the Setup screen may bind one.
+            await reauth.grant_after_password(
+                conn, attempt_id, user.id, now, security.idle_lock_seconds
+            )
         if outcome is SignInOutcome.SIGNED_IN:
             await throttle.record_success(conn, user.id)
             await audit.record(conn, now, "signin.succeeded", actor_id=user.id, subject_id=user.id)
@@ -111,7 +120,7 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
             )  # fmt: skip
     if services.hasher.needs_rehash(user.password_hash):
         user = await _rehash(services, user, password)
-    return SignInResult(outcome, Account.of(user), "")
+    return SignInResult(outcome, Account.of(user), "", attempt_id)
 
 
 async def _next_step(conn: Transaction, user: User) -> SignInOutcome:

@@ -16,7 +16,7 @@ import aiosqlite
 from store.db import Database
 from store.models import _FromRow
 
-PURPOSES = ("setup", "sign_in")
+PURPOSES = ("setup", "sign_in", "step_up")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,8 @@ class OtpChallenge(_FromRow):
     consumed_at: float | None
     destination: str
     purpose: str
+    attempt_id: str | None = None
+    """The sign-in attempt (session) that asked for the code; only that attempt may enter it."""
 
 
 # ----------------------------------------------------------------------------------------- methods
@@ -119,6 +121,13 @@ async def mark_used(conn: aiosqlite.Connection, method_id: int, now: float) -> N
     await conn.execute("UPDATE mfa_methods SET last_used_at = ? WHERE id = ?", (now, method_id))
 
 
+async def mark_unverified(conn: aiosqlite.Connection, method_id: int) -> None:
+    """The method must prove itself again (its destination changed without proof); any live code
+    for it stops working."""
+    await conn.execute("UPDATE mfa_methods SET verified_at = NULL WHERE id = ?", (method_id,))
+    await conn.execute("DELETE FROM otp_challenges WHERE method_id = ?", (method_id,))
+
+
 async def delete_method(conn: aiosqlite.Connection, method_id: int) -> None:
     """Remove a method; its challenge goes with it, users' references become NULL (foreign keys)."""
     await conn.execute("DELETE FROM mfa_methods WHERE id = ?", (method_id,))
@@ -163,6 +172,7 @@ async def replace_challenge(
     purpose: str,
     issued_at: float,
     expires_at: float,
+    attempt_id: str | None = None,
 ) -> None:
     """Make this code the user's one live code; whatever code was live before stops working."""
     if purpose not in PURPOSES:
@@ -170,13 +180,14 @@ async def replace_challenge(
     await conn.execute(
         "INSERT INTO otp_challenges"
         " (user_id, method_id, counter, issued_at, expires_at, attempts, consumed_at,"
-        "  destination, purpose)"
-        " VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?)"
+        "  destination, purpose, attempt_id)"
+        " VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET"
         "  method_id = excluded.method_id, counter = excluded.counter,"
         "  issued_at = excluded.issued_at, expires_at = excluded.expires_at, attempts = 0,"
-        "  consumed_at = NULL, destination = excluded.destination, purpose = excluded.purpose",
-        (user_id, method_id, counter, issued_at, expires_at, destination, purpose),
+        "  consumed_at = NULL, destination = excluded.destination, purpose = excluded.purpose,"
+        "  attempt_id = excluded.attempt_id",
+        (user_id, method_id, counter, issued_at, expires_at, destination, purpose, attempt_id),
     )
 
 
@@ -279,6 +290,7 @@ async def record_sent_code(
         challenge.purpose,
         challenge.issued_at,
         challenge.expires_at,
+        challenge.attempt_id,
     )
     await conn.execute(
         "INSERT INTO otp_sends (user_id, method_id, sent_at) VALUES (?, ?, ?)",

@@ -214,12 +214,15 @@ async def record_decisions(
 ) -> BatchResult:
     """Record the verdicts on pending items, in the caller's transaction.
 
-    Each item becomes ``succeeded`` or ``failed`` (with its reason); the users that succeeded are
-    marked as required to set up MFA at the next sign-in. Nothing else about a user changes.
+    Each item becomes ``succeeded`` or ``failed`` (with its reason). Every user decided, failed
+    ones too, is marked as required to use MFA: a user the process failed (an address that can't
+    receive mail) must not go on signing in with a password alone. Nothing else about a user
+    changes.
     """
     succeeded = [(decision.user_id,) for decision in decisions if decision.reason is None]
     await conn.executemany(
-        "UPDATE users SET mfa_required = 1 WHERE id = ? AND mfa_required = 0", succeeded
+        "UPDATE users SET mfa_required = 1 WHERE id = ? AND mfa_required = 0",
+        [(decision.user_id,) for decision in decisions],
     )
     cursor = await conn.executemany(
         "UPDATE mfa_job_items SET"

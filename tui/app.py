@@ -27,6 +27,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from mfa import reauth
 from mfa import session as sessions
 from mfa.accounts import Account, account_home
 from mfa.config import Config
@@ -135,7 +136,9 @@ class MfaApp(App[None]):
             self.complete_sign_in(user)
             return
         # The second factor comes next; the idle rules apply meanwhile.
-        self.session = Session.start(user, self.services.now(), signed_in=False)
+        self.session = Session.start(
+            user, self.services.now(), signed_in=False, attempt_id=result.attempt_id
+        )
         if result.outcome is SignInOutcome.NEEDS_SETUP:
             from tui.screens.setup import SetupScreen
 
@@ -157,7 +160,9 @@ class MfaApp(App[None]):
         Called when the password was enough, and by the Setup and Verify screens once the second
         factor is right. Whatever screens are open are replaced by the home screen.
         """
-        self.session = Session.start(user, self.services.now())
+        # The session goes on from the sign-in attempt: the codes it asked for stay its own.
+        attempt_id = self.session.attempt_id if self.session is not None else ""
+        self.session = Session.start(user, self.services.now(), attempt_id=attempt_id)
         self._open_home(self.session)
 
     @work(exclusive=True, group="session", exit_on_error=False)
@@ -211,6 +216,14 @@ class MfaApp(App[None]):
         await sessions.record_end(self.services, session, reason)
 
     # ------------------------------------------------------------------------------ screens
+
+    @property
+    def attempt_id(self) -> str:
+        """The current sign-in attempt (codes and re-authentication belong to it); a fresh,
+        unusable one when nobody is signing in."""
+        if self.session is None:
+            return reauth.new_attempt_id()
+        return self.session.attempt_id
 
     def format_title(self, title: str, sub_title: str) -> Content:
         return format_title(self, title, sub_title)

@@ -17,8 +17,12 @@ from mfa.services import Services, open_services
 from store import accounts as account_store
 from store import audit
 from store import factors as factor_store
+from store import reauth as grant_store
 from store.models import User
 from tests.smtp_server import SmtpSink
+
+ATTEMPT = "test-sign-in-attempt"
+"""The sign-in attempt the domain-level tests act in (codes are bound to it)."""
 
 MOBILE = "+1 415 555 0100"
 MOBILE_E164 = "+14155550100"
@@ -52,6 +56,16 @@ async def make_user(
     fresh = await account_store.user_by_id(services.db, user.id)
     assert fresh is not None
     return fresh
+
+
+async def granted(services: Services, user: User | factors.Account) -> str:
+    """Give :data:`ATTEMPT` a fresh re-authentication grant for ``user`` (as ``mfa.reauth.step_up``
+    would after the password and a code) and return it: for tests of other rules."""
+    now = services.now()
+    seconds = services.config.security.step_up_seconds
+    async with services.db.write() as conn:
+        await grant_store.record_grant(conn, ATTEMPT, user.id, now, now + seconds, "test")
+    return ATTEMPT
 
 
 async def reload(services: Services, user: User) -> User:
@@ -91,13 +105,22 @@ def code_in(text: str) -> str:
 
 
 def mailed_codes(sink: SmtpSink, address: str) -> list[str]:
-    """The codes in the mails ``address`` received, oldest first."""
-    return [code_in(mail.get_content()) for mail in sink.messages_to(address)]
+    """The codes in the mails ``address`` received, oldest first (security notices, which carry
+    no code, left out)."""
+    return [
+        code_in(mail.get_content())
+        for mail in sink.messages_to(address)
+        if mail["Subject"] == "Your verification code"
+    ]
 
 
 async def texted_code(services: Services) -> str:
     """The code in the newest text message of the outbox (demo mode keeps bodies)."""
-    messages = [m for m in await audit.outbox(services.db) if m.channel == "sms" and not m.error]
+    messages = [
+        m
+        for m in await audit.outbox(services.db)
+        if m.channel == "sms" and not m.error and "verification code" in (m.body or "")
+    ]
     assert messages and messages[0].body is not None
     return code_in(messages[0].body)
 
@@ -115,9 +138,13 @@ async def live_code_from_the_key(services: Services, user: User) -> str:
 
 async def set_up_sms(services: Services, user: User, number: str = MOBILE) -> factors.Method:
     """Set up and verify SMS through the outbox (``services`` in demo mode)."""
-    sent = await sending.start_sms_setup(services, user, number)
+    sent = await sending.start_sms_setup(
+        services, user, number, attempt=await granted(services, user)
+    )
     assert sent.ok, sent.message
-    verified = await factors.confirm_setup(services, user, "sms", await texted_code(services))
+    verified = await factors.confirm_setup(
+        services, user, "sms", await texted_code(services), attempt=ATTEMPT
+    )
     assert verified.ok, verified.message
     methods = await factors.methods_of(services, user.id)
     return next(m for m in methods if m.kind == "sms")
@@ -125,10 +152,10 @@ async def set_up_sms(services: Services, user: User, number: str = MOBILE) -> fa
 
 async def set_up_email(services: Services, user: User, sink: SmtpSink) -> factors.Method:
     """Set up and verify email through ``sink``."""
-    sent = await sending.start_email_setup(services, user)
+    sent = await sending.start_email_setup(services, user, attempt=await granted(services, user))
     assert sent.ok, sent.message
     code = mailed_codes(sink, user.email)[-1]
-    verified = await factors.confirm_setup(services, user, "email", code)
+    verified = await factors.confirm_setup(services, user, "email", code, attempt=ATTEMPT)
     assert verified.ok, verified.message
     methods = await factors.methods_of(services, user.id)
     return next(m for m in methods if m.kind == "email")

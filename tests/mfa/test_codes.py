@@ -18,7 +18,9 @@ from mfa.services import Services
 from store import audit
 from store.models import User
 from tests.mfa.factor_helpers import (
+    ATTEMPT,
     MOBILE,
+    granted,
     live_code_from_the_key,
     make_user,
     services_for,
@@ -44,7 +46,7 @@ async def signed_in_code(services: Services, user: User, clock: ManualClock) -> 
     """Set up SMS, then send a sign-in code to it; returns the code."""
     method = await set_up_sms(services, user)
     clock.advance(30)
-    sent = await sending.send_sign_in_code(services, user, method.id)
+    sent = await sending.send_sign_in_code(services, user, method.id, attempt=ATTEMPT)
     assert sent.ok, sent.message
     return await texted_code(services)
 
@@ -55,7 +57,7 @@ async def signed_in_code(services: Services, user: User, clock: ManualClock) -> 
 async def test_a_code_is_accepted_at_9_59(demo: Services, user: User, clock: ManualClock) -> None:
     code = await signed_in_code(demo, user, clock)
     clock.advance(599)
-    result = await factors.verify_sign_in(demo, user, code)
+    result = await factors.verify_sign_in(demo, user, code, attempt=ATTEMPT)
     assert result.ok and result.status == "verified"
 
 
@@ -64,7 +66,7 @@ async def test_a_code_is_refused_at_10_00_with_an_offer_of_a_new_one(
 ) -> None:
     code = await signed_in_code(demo, user, clock)
     clock.advance(600)
-    result = await factors.verify_sign_in(demo, user, code)
+    result = await factors.verify_sign_in(demo, user, code, attempt=ATTEMPT)
     assert not result.ok and result.status == "expired"
     assert result.message == "That code has expired: codes work for 10 minutes. Send a new code."
     assert result.needs_new_code
@@ -78,7 +80,10 @@ async def test_a_wrong_code_says_how_many_tries_remain(config: Config, clock: Ma
         user = await make_user(services)
         code = await signed_in_code(services, user, clock)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-        messages = [(await factors.verify_sign_in(services, user, wrong)).message for _ in range(5)]
+        messages = [
+            (await factors.verify_sign_in(services, user, wrong, attempt=ATTEMPT)).message
+            for _ in range(5)
+        ]
     assert messages[0] == "That code isn't right. You have 4 tries left for this code."
     assert messages[3] == "That code isn't right. You have 1 try left for this code."
     assert messages[4] == (
@@ -96,8 +101,10 @@ async def test_the_sixth_attempt_is_refused_even_with_the_right_code(
         code = await signed_in_code(services, user, clock)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
         for _ in range(5):
-            assert (await factors.verify_sign_in(services, user, wrong)).status == "wrong"
-        result = await factors.verify_sign_in(services, user, code)
+            assert (
+                await factors.verify_sign_in(services, user, wrong, attempt=ATTEMPT)
+            ).status == "wrong"
+        result = await factors.verify_sign_in(services, user, code, attempt=ATTEMPT)
     assert not result.ok and result.status == "void"
     assert result.message == codes.CODE_VOID
     assert result.needs_new_code
@@ -108,11 +115,11 @@ async def test_text_that_is_not_a_code_is_not_counted(config: Config, clock: Man
         user = await make_user(services)
         code = await signed_in_code(services, user, clock)
         for typed in ("", "12345", "1234567", "abcdef", "١٢٣٤٥٦"):
-            result = await factors.verify_sign_in(services, user, typed)
+            result = await factors.verify_sign_in(services, user, typed, attempt=ATTEMPT)
             assert result.status == "malformed"
             assert result.message == "Enter the 6-digit code from the message."
         spaced = f"{code[:3]} {code[3:]}"
-        assert (await factors.verify_sign_in(services, user, spaced)).ok
+        assert (await factors.verify_sign_in(services, user, spaced, attempt=ATTEMPT)).ok
 
 
 # -------------------------------------------------------------------------------------- single use
@@ -120,8 +127,8 @@ async def test_text_that_is_not_a_code_is_not_counted(config: Config, clock: Man
 
 async def test_a_used_code_is_refused(demo: Services, user: User, clock: ManualClock) -> None:
     code = await signed_in_code(demo, user, clock)
-    assert (await factors.verify_sign_in(demo, user, code)).ok
-    again = await factors.verify_sign_in(demo, user, code)
+    assert (await factors.verify_sign_in(demo, user, code, attempt=ATTEMPT)).ok
+    again = await factors.verify_sign_in(demo, user, code, attempt=ATTEMPT)
     assert not again.ok and again.status == "no_code"
     assert again.message == "That code has already been used or was replaced. Send a new code."
 
@@ -133,18 +140,18 @@ async def test_after_a_resend_the_old_code_is_refused_and_the_new_one_works(
     method = await factors.default_method(demo, user)
     assert method is not None
     clock.advance(30)
-    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id, attempt=ATTEMPT)).ok
     new = await texted_code(demo)
     assert new != old
-    refused = await factors.verify_sign_in(demo, user, old)
+    refused = await factors.verify_sign_in(demo, user, old, attempt=ATTEMPT)
     assert not refused.ok and refused.status == "wrong"
     assert refused.message.startswith("That code was replaced by a newer one")
-    assert (await factors.verify_sign_in(demo, user, new)).ok
+    assert (await factors.verify_sign_in(demo, user, new, attempt=ATTEMPT)).ok
 
 
 async def test_a_setup_code_does_not_sign_in(demo: Services, user: User) -> None:
-    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
-    result = await factors.verify_sign_in(demo, user, await texted_code(demo))
+    assert (await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))).ok
+    result = await factors.verify_sign_in(demo, user, await texted_code(demo), attempt=ATTEMPT)
     assert not result.ok and result.status == "no_code"
 
 
@@ -160,15 +167,15 @@ async def test_two_concurrent_verifications_of_one_code_exactly_one_succeeds(
         code = await signed_in_code(first, user, clock)
         for _ in range(5):
             results = await asyncio.gather(
-                factors.verify_sign_in(first, user, code),
-                factors.verify_sign_in(second, user, code),
+                factors.verify_sign_in(first, user, code, attempt=ATTEMPT),
+                factors.verify_sign_in(second, user, code, attempt=ATTEMPT),
             )
             assert sorted(r.ok for r in results) == [False, True]
             assert {r.status for r in results} == {"verified", "no_code"}
             clock.advance(300)  # keeps the rounds' sends under the limit of 5 in 15 minutes
             method = await factors.default_method(first, user)
             assert method is not None
-            assert (await sending.send_sign_in_code(first, user, method.id)).ok
+            assert (await sending.send_sign_in_code(first, user, method.id, attempt=ATTEMPT)).ok
             code = await texted_code(first)
 
 
@@ -178,15 +185,15 @@ async def test_two_concurrent_verifications_of_one_code_exactly_one_succeeds(
 async def test_the_cooldown_is_30_seconds_after_a_successful_send(
     demo: Services, user: User, clock: ManualClock
 ) -> None:
-    first = await sending.start_sms_setup(demo, user, MOBILE)
+    first = await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
     assert first.ok and first.resend_available_at == clock.now() + 30
     clock.advance(29)
-    early = await sending.start_sms_setup(demo, user, MOBILE)
+    early = await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
     assert not early.ok and early.status == "cooldown"
     assert early.message == "You can ask for another code in 1 second."
     assert early.resend_available_at == first.resend_available_at
     clock.advance(1)
-    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))).ok
 
 
 async def test_a_failed_send_starts_no_cooldown_and_consumes_nothing(
@@ -196,20 +203,22 @@ async def test_a_failed_send_starts_no_cooldown_and_consumes_nothing(
         user = await make_user(services)
         code = await signed_in_code(services, user, clock)  # a live sign-in code by SMS
         clock.advance(30)
-        failed = await sending.start_email_setup(services, user)  # nothing listens there
+        failed = await sending.start_email_setup(
+            services, user, attempt=await granted(services, user)
+        )  # nothing listens there
         assert not failed.ok and failed.status == "delivery_failed"
         assert failed.message.startswith("Couldn't reach the mail server 127.0.0.1:")
         assert "choose another method" in failed.message
         assert failed.resend_available_at is None
         assert await sending.next_send_at(services, user) is None
-        live = await factors.live_code(services, user)
+        live = await factors.live_code(services, user, attempt=ATTEMPT)
         assert live is not None and live.kind == "sms" and live.purpose == "sign_in"
         # The delivery log has the failure, without a body.
         logged = (await audit.outbox(services.db))[0]
         assert logged.channel == "email" and logged.body is None
         assert logged.error is not None and "Couldn't reach" in logged.error
         # The earlier code still works.
-        assert (await factors.verify_sign_in(services, user, code)).ok
+        assert (await factors.verify_sign_in(services, user, code, attempt=ATTEMPT)).ok
 
 
 async def test_a_first_send_that_fails_leaves_the_next_one_free(
@@ -218,8 +227,14 @@ async def test_a_first_send_that_fails_leaves_the_next_one_free(
     async with services_for(config, clock, smtp_port=unused_port(), demo=True) as services:
         user = await make_user(services)
         for _ in range(6):  # failures don't count toward the limit either
-            assert (await sending.start_email_setup(services, user)).status == "delivery_failed"
-        sent = await sending.start_sms_setup(services, user, MOBILE)
+            assert (
+                await sending.start_email_setup(
+                    services, user, attempt=await granted(services, user)
+                )
+            ).status == "delivery_failed"
+        sent = await sending.start_sms_setup(
+            services, user, MOBILE, attempt=await granted(services, user)
+        )
         assert sent.ok, sent.message
 
 
@@ -228,9 +243,11 @@ async def test_the_sixth_send_within_15_minutes_is_refused(
 ) -> None:
     start = clock.now()
     for _ in range(5):
-        assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
+        assert (
+            await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
+        ).ok
         clock.advance(30)
-    sixth = await sending.start_sms_setup(demo, user, MOBILE)
+    sixth = await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
     assert not sixth.ok and sixth.status == "limit"
     assert sixth.message == (
         "You've asked for 5 codes in the last 15 minutes, the most allowed. "
@@ -239,9 +256,11 @@ async def test_the_sixth_send_within_15_minutes_is_refused(
     assert sixth.resend_available_at == start + 900
     # The fifth send already announced that wait.
     clock.set(start + 899)
-    assert (await sending.start_sms_setup(demo, user, MOBILE)).status == "limit"
+    assert (
+        await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
+    ).status == "limit"
     clock.set(start + 900)
-    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))).ok
 
 
 async def test_the_fifth_send_announces_when_the_next_is_possible(
@@ -250,7 +269,9 @@ async def test_the_fifth_send_announces_when_the_next_is_possible(
     start = clock.now()
     results = []
     for _ in range(5):
-        results.append(await sending.start_sms_setup(demo, user, MOBILE))
+        results.append(
+            await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
+        )
         clock.advance(30)
     assert [r.resend_available_at for r in results[:4]] == [start + 30 * (i + 1) for i in range(4)]
     assert results[4].resend_available_at == start + 900
@@ -263,7 +284,9 @@ async def test_secrets_are_encrypted_at_rest_with_a_private_key_file(
     services: Services, clock: ManualClock
 ) -> None:
     user = await make_user(services)
-    sent = await sending.start_sms_setup(services, user, MOBILE)
+    sent = await sending.start_sms_setup(
+        services, user, MOBILE, attempt=await granted(services, user)
+    )
     assert sent.ok
     row = await services.db.fetchone(
         "SELECT secret, counter FROM mfa_methods WHERE user_id = ?", (user.id,)
@@ -277,7 +300,7 @@ async def test_secrets_are_encrypted_at_rest_with_a_private_key_file(
     assert secret.encode() not in stored
     code = pyotp.HOTP(secret, digits=6).at(row["counter"])
     assert code == await live_code_from_the_key(services, user)
-    assert (await factors.confirm_setup(services, user, "sms", code)).ok
+    assert (await factors.confirm_setup(services, user, "sms", code, attempt=ATTEMPT)).ok
 
 
 async def test_codes_are_not_written_to_the_database_outside_demo_mode(
@@ -285,14 +308,20 @@ async def test_codes_are_not_written_to_the_database_outside_demo_mode(
 ) -> None:
     assert not services.demo
     user = await make_user(services)
-    assert (await sending.start_sms_setup(services, user, MOBILE)).ok
+    assert (
+        await sending.start_sms_setup(services, user, MOBILE, attempt=await granted(services, user))
+    ).ok
     code = await live_code_from_the_key(services, user)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    await factors.verify_sign_in(services, user, wrong)
-    await factors.confirm_setup(services, user, "sms", wrong)
-    assert (await factors.confirm_setup(services, user, "sms", code)).ok
+    await factors.verify_sign_in(services, user, wrong, attempt=ATTEMPT)
+    await factors.confirm_setup(services, user, "sms", wrong, attempt=ATTEMPT)
+    assert (await factors.confirm_setup(services, user, "sms", code, attempt=ATTEMPT)).ok
     outbox = await audit.outbox(services.db)
-    assert [(m.channel, m.recipient, m.body) for m in outbox] == [("sms", "+14155550100", None)]
+    # Newest first: the security notice (no code in it either), then the code's text message.
+    assert [(m.channel, m.recipient, m.body) for m in outbox] == [
+        ("email", "jordan.lee@example.com", None),
+        ("sms", "+14155550100", None),
+    ]
     details = " ".join(e.detail or "" for e in await audit.events(services.db))
     assert code not in details and wrong not in details
     challenge_columns = await services.db.fetchall("PRAGMA table_info(otp_challenges)")

@@ -17,7 +17,7 @@ from mfa.delivery.email import EmailSender
 from mfa.demo_mail import DemoMailSink, demo_config
 from mfa.services import Services, open_services
 from store import audit
-from tests.mfa.factor_helpers import make_user
+from tests.mfa.factor_helpers import ATTEMPT, granted, make_user
 
 
 @pytest.fixture
@@ -76,7 +76,9 @@ async def test_a_demo_code_travels_over_smtp_and_lands_in_the_outbox_with_its_bo
     demo_services: Services, sink: DemoMailSink
 ) -> None:
     user = await make_user(demo_services)
-    sent = await sending.start_email_setup(demo_services, user)
+    sent = await sending.start_email_setup(
+        demo_services, user, attempt=await granted(demo_services, user)
+    )
     assert sent.ok, sent.message
     assert sink.received == 1
     [mail] = sink.latest
@@ -85,7 +87,9 @@ async def test_a_demo_code_travels_over_smtp_and_lands_in_the_outbox_with_its_bo
     [logged] = await audit.outbox(demo_services.db)
     assert (logged.channel, logged.recipient, logged.error) == ("email", user.email, None)
     assert logged.body is not None and re.findall(r"\b\d{6}\b", logged.body) == mailed_code
-    verified = await factors.confirm_setup(demo_services, user, "email", mailed_code[0])
+    verified = await factors.confirm_setup(
+        demo_services, user, "email", mailed_code[0], attempt=ATTEMPT
+    )
     assert verified.ok
 
 

@@ -13,10 +13,12 @@ from mfa.services import Services
 from store import audit
 from store.models import User
 from tests.mfa.factor_helpers import (
+    ATTEMPT,
     MOBILE,
     MOBILE_E164,
     OTHER_MOBILE,
     OTHER_MOBILE_E164,
+    granted,
     live_code_from_the_key,
     mailed_codes,
     make_user,
@@ -51,7 +53,7 @@ async def events_of(services: Services, user: User) -> list[str]:
 async def test_email_setup_end_to_end_over_smtp(
     demo: Services, user: User, sink: SmtpSink, clock: ManualClock
 ) -> None:
-    sent = await sending.start_email_setup(demo, user)
+    sent = await sending.start_email_setup(demo, user, attempt=await granted(demo, user))
     assert sent.ok and sent.status == "sent"
     assert sent.message == "We sent a code to j***@example.com."
     assert sent.masked_destination == "j***@example.com"
@@ -66,7 +68,7 @@ async def test_email_setup_end_to_end_over_smtp(
     assert await factors.needs_setup(demo, user)
 
     clock.advance(42)
-    verified = await factors.confirm_setup(demo, user, "email", code)
+    verified = await factors.confirm_setup(demo, user, "email", code, attempt=ATTEMPT)
     assert verified.ok and verified.message == "Email is set up: codes can go to j***@example.com."
     [method] = await factors.methods_of(demo, user.id)
     assert (method.kind, method.verified, method.last_used_at) == ("email", True, clock.now())
@@ -77,6 +79,7 @@ async def test_email_setup_end_to_end_over_smtp(
         "user.added",
         "mfa.code_sent",
         "mfa.method_verified",
+        "notice.sent",  # the security notice: a method was added
     ]
 
 
@@ -85,11 +88,11 @@ async def test_email_sign_in_end_to_end_over_smtp(
 ) -> None:
     method = await set_up_email(demo, user, sink)
     clock.advance(3600)
-    sent = await sending.send_sign_in_code(demo, user, method.id)
+    sent = await sending.send_sign_in_code(demo, user, method.id, attempt=ATTEMPT)
     assert sent.ok and sent.message == "We sent a code to j***@example.com."
     assert "Enter it to finish signing in." in sink.messages_to(user.email)[-1].get_content()
     code = mailed_codes(sink, user.email)[-1]
-    result = await factors.verify_sign_in(demo, user, code)
+    result = await factors.verify_sign_in(demo, user, code, attempt=ATTEMPT)
     assert result.ok and result.method_id == method.id
     [after] = await factors.methods_of(demo, user.id)
     assert after.last_used_at == clock.now()
@@ -100,7 +103,7 @@ async def test_an_address_that_cannot_receive_mail_is_refused_with_the_reason(
     demo: Services, sink: SmtpSink
 ) -> None:
     user = await make_user(demo, "ops@plant7")
-    result = await sending.start_email_setup(demo, user)
+    result = await sending.start_email_setup(demo, user, attempt=await granted(demo, user))
     assert not result.ok and result.status == "undeliverable"
     assert result.message.startswith("Codes can't be sent to your address ops@plant7: ")
     assert "Choose another method" in result.message
@@ -112,7 +115,7 @@ async def test_a_kind_the_subscription_does_not_allow_is_refused(
     demo: Services, sink: SmtpSink
 ) -> None:
     user = await make_user(demo, allowed="email")
-    result = await sending.start_sms_setup(demo, user, MOBILE)
+    result = await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
     assert (result.ok, result.status) == (False, "not_allowed")
     assert result.message == "Your subscription doesn't allow codes by SMS."
     assert await factors.allowed_kinds(demo, user) == ("email",)
@@ -126,12 +129,16 @@ def test_the_weaker_than_an_app_note_is_there_for_the_screens() -> None:
 
 
 async def test_sms_setup_through_the_demo_outbox(demo: Services, user: User) -> None:
-    sent = await sending.start_sms_setup(demo, user, "(415) 555-0100")
+    sent = await sending.start_sms_setup(
+        demo, user, "(415) 555-0100", attempt=await granted(demo, user)
+    )
     assert sent.ok and sent.message == "We sent a code to +1 ***-***-0100."
     [text] = await audit.outbox(demo.db)
     assert (text.channel, text.recipient, text.error) == ("sms", MOBILE_E164, None)
     assert text.body is not None and "is your verification code for setup" in text.body
-    verified = await factors.confirm_setup(demo, user, "sms", await texted_code(demo))
+    verified = await factors.confirm_setup(
+        demo, user, "sms", await texted_code(demo), attempt=ATTEMPT
+    )
     assert verified.ok and verified.message == "SMS is set up: codes can go to +1 ***-***-0100."
     [method] = await factors.methods_of(demo, user.id)
     assert (method.kind, method.destination, method.masked) == (
@@ -145,17 +152,19 @@ async def test_outside_demo_mode_the_outbox_keeps_no_body(
     services: Services, clock: ManualClock
 ) -> None:
     user = await make_user(services)
-    assert (await sending.start_sms_setup(services, user, MOBILE)).ok
+    assert (
+        await sending.start_sms_setup(services, user, MOBILE, attempt=await granted(services, user))
+    ).ok
     [text] = await audit.outbox(services.db)
     assert (text.channel, text.recipient, text.body) == ("sms", MOBILE_E164, None)
     code = await live_code_from_the_key(services, user)
-    assert (await factors.confirm_setup(services, user, "sms", code)).ok
+    assert (await factors.confirm_setup(services, user, "sms", code, attempt=ATTEMPT)).ok
 
 
 async def test_an_invalid_number_is_refused_with_the_reason_and_nothing_is_sent(
     demo: Services, user: User
 ) -> None:
-    result = await sending.start_sms_setup(demo, user, "555-01")
+    result = await sending.start_sms_setup(demo, user, "555-01", attempt=await granted(demo, user))
     assert (result.ok, result.status) == (False, "invalid_number")
     assert "too short" in result.message
     assert await audit.outbox(demo.db) == []
@@ -167,16 +176,20 @@ async def test_a_changed_number_takes_effect_only_once_verified(
 ) -> None:
     method = await set_up_sms(demo, user, MOBILE)
     clock.advance(30)
-    started = await sending.start_sms_setup(demo, user, OTHER_MOBILE)
+    started = await sending.start_sms_setup(
+        demo, user, OTHER_MOBILE, attempt=await granted(demo, user)
+    )
     assert started.ok and started.masked_destination == "+1 ***-***-0199"
     new_code = await texted_code(demo)
     # Until the new number is verified, sign-in codes still go to the old one.
     [still] = await factors.sign_in_methods(demo, user)
     assert still.destination == MOBILE_E164
-    wrong = await factors.confirm_setup(demo, user, "sms", f"{(int(new_code) + 1) % 10**6:06d}")
+    wrong = await factors.confirm_setup(
+        demo, user, "sms", f"{(int(new_code) + 1) % 10**6:06d}", attempt=ATTEMPT
+    )
     assert not wrong.ok
     assert (await factors.methods_of(demo, user.id))[0].destination == MOBILE_E164
-    assert (await factors.confirm_setup(demo, user, "sms", new_code)).ok
+    assert (await factors.confirm_setup(demo, user, "sms", new_code, attempt=ATTEMPT)).ok
     [changed] = await factors.methods_of(demo, user.id)
     assert (changed.id, changed.destination, changed.verified) == (
         method.id,
@@ -212,12 +225,12 @@ async def both_methods(
 async def sign_in_with(
     services: Services, user: User, method: factors.Method, sink: SmtpSink, clock: ManualClock
 ) -> None:
-    assert (await sending.send_sign_in_code(services, user, method.id)).ok
+    assert (await sending.send_sign_in_code(services, user, method.id, attempt=ATTEMPT)).ok
     if method.kind == "email":
         code = mailed_codes(sink, user.email)[-1]
     else:
         code = await texted_code(services)
-    assert (await factors.verify_sign_in(services, user, code)).ok
+    assert (await factors.verify_sign_in(services, user, code, attempt=ATTEMPT)).ok
     clock.advance(30)
 
 
@@ -239,11 +252,11 @@ async def test_a_preferred_method_wins_over_the_last_one_used(
     demo: Services, user: User, sink: SmtpSink, clock: ManualClock
 ) -> None:
     email, sms = await both_methods(demo, user, sink, clock)
-    await factors.set_preferred(demo, user, email.id)
+    await factors.set_preferred(demo, user, email.id, attempt=await granted(demo, user))
     await sign_in_with(demo, user, sms, sink, clock)
     default = await factors.default_method(demo, user)
     assert default is not None and default.id == email.id
-    await factors.set_preferred(demo, user, None)
+    await factors.set_preferred(demo, user, None, attempt=await granted(demo, user))
     default = await factors.default_method(demo, user)
     assert default is not None and default.id == sms.id
 
@@ -254,11 +267,11 @@ async def test_only_a_verified_method_of_ones_own_can_be_preferred(
     other = await make_user(demo, "sam.patel@example.com")
     sms = await set_up_sms(demo, other)
     with pytest.raises(factors.FactorError):
-        await factors.set_preferred(demo, user, sms.id)
-    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
+        await factors.set_preferred(demo, user, sms.id, attempt=await granted(demo, user))
+    assert (await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))).ok
     [unverified] = await factors.methods_of(demo, user.id)
     with pytest.raises(factors.FactorError, match="isn't set up"):
-        await factors.set_preferred(demo, user, unverified.id)
+        await factors.set_preferred(demo, user, unverified.id, attempt=await granted(demo, user))
 
 
 async def test_a_method_the_subscription_no_longer_allows_is_not_offered(
@@ -270,7 +283,7 @@ async def test_a_method_the_subscription_no_longer_allows_is_not_offered(
     assert [m.kind for m in await factors.sign_in_methods(demo, user)] == ["email"]
     default = await factors.default_method(demo, user)
     assert default is not None and default.id == email.id
-    refused = await sending.send_sign_in_code(demo, user, sms.id)
+    refused = await sending.send_sign_in_code(demo, user, sms.id, attempt=ATTEMPT)
     assert (refused.ok, refused.status) == (False, "not_available")
 
 
@@ -282,33 +295,33 @@ async def test_wrong_codes_feed_the_shared_account_throttle(
 ) -> None:
     method = await set_up_sms(demo, user)
     clock.advance(30)
-    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id, attempt=ATTEMPT)).ok
     first = await texted_code(demo)
     wrong = f"{(int(first) + 1) % 10**6:06d}"
     for _ in range(3):
-        assert (await factors.verify_sign_in(demo, user, wrong)).status == "wrong"
+        assert (await factors.verify_sign_in(demo, user, wrong, attempt=ATTEMPT)).status == "wrong"
     assert (await reload(demo, user)).failed_attempts == 3
     # A resend gives a fresh code but does not reset the account's count.
     clock.advance(30)
-    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id, attempt=ATTEMPT)).ok
     second = await texted_code(demo)
     wrong = f"{(int(second) + 1) % 10**6:06d}"
-    assert (await factors.verify_sign_in(demo, user, wrong)).status == "wrong"
-    fifth = await factors.verify_sign_in(demo, user, wrong)
+    assert (await factors.verify_sign_in(demo, user, wrong, attempt=ATTEMPT)).status == "wrong"
+    fifth = await factors.verify_sign_in(demo, user, wrong, attempt=ATTEMPT)
     assert fifth.status == "wrong" and fifth.tries_left == 3
     assert fifth.message.endswith("Too many failed attempts: try again in 30 seconds.")
     assert fifth.retry_at == clock.now() + 30
     # While the account waits, even the right code is not judged, and no code is sent.
     clock.advance(29)
-    locked = await factors.verify_sign_in(demo, user, second)
+    locked = await factors.verify_sign_in(demo, user, second, attempt=ATTEMPT)
     assert (locked.ok, locked.status) == (False, "locked")
     assert locked.message == "Too many failed attempts: try again in 1 second."
     assert locked.retry_at == clock.now() + 1
-    refused = await sending.send_sign_in_code(demo, user, method.id)
+    refused = await sending.send_sign_in_code(demo, user, method.id, attempt=ATTEMPT)
     assert (refused.ok, refused.status) == (False, "locked")
     assert refused.resend_available_at == clock.now() + 1
     clock.advance(1)
-    assert (await factors.verify_sign_in(demo, user, second)).ok
+    assert (await factors.verify_sign_in(demo, user, second, attempt=ATTEMPT)).ok
     fresh = await reload(demo, user)
     assert (fresh.failed_attempts, fresh.locked_until) == (0, None)
 
@@ -320,9 +333,11 @@ async def test_a_password_failure_count_carries_into_codes(
     async with demo.db.write() as conn:  # four wrong passwords, as the sign-in records them
         await conn.execute("UPDATE users SET failed_attempts = 4 WHERE id = ?", (user.id,))
     clock.advance(30)
-    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id, attempt=ATTEMPT)).ok
     code = await texted_code(demo)
-    result = await factors.verify_sign_in(demo, user, f"{(int(code) + 1) % 10**6:06d}")
+    result = await factors.verify_sign_in(
+        demo, user, f"{(int(code) + 1) % 10**6:06d}", attempt=ATTEMPT
+    )
     assert result.retry_at == clock.now() + 30
 
 
@@ -333,12 +348,14 @@ async def test_at_the_hard_limit_only_an_administrator_can_unlock(
     async with demo.db.write() as conn:
         await conn.execute("UPDATE users SET failed_attempts = 99 WHERE id = ?", (user.id,))
     clock.advance(30)
-    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id, attempt=ATTEMPT)).ok
     code = await texted_code(demo)
-    wrong = await factors.verify_sign_in(demo, user, f"{(int(code) + 1) % 10**6:06d}")
+    wrong = await factors.verify_sign_in(
+        demo, user, f"{(int(code) + 1) % 10**6:06d}", attempt=ATTEMPT
+    )
     assert wrong.retry_at is None and wrong.message.endswith("Ask an administrator to unlock it.")
     clock.advance(86_400)
-    locked = await factors.verify_sign_in(demo, user, code)
+    locked = await factors.verify_sign_in(demo, user, code, attempt=ATTEMPT)
     assert (locked.status, locked.retry_at) == ("locked", None)
     assert locked.message == (
         "This account is locked after too many failed attempts. Ask an administrator to unlock it."
@@ -352,19 +369,19 @@ async def test_the_last_verified_method_cannot_be_removed_while_mfa_is_required(
     demo: Services, user: User, sink: SmtpSink, clock: ManualClock
 ) -> None:
     email, sms = await both_methods(demo, user, sink, clock)
-    await factors.set_preferred(demo, user, sms.id)
-    await factors.remove_method(demo, user, sms.id)
+    await factors.set_preferred(demo, user, sms.id, attempt=await granted(demo, user))
+    await factors.remove_method(demo, user, sms.id, attempt=await granted(demo, user))
     assert [m.kind for m in await factors.methods_of(demo, user.id)] == ["email"]
     assert (await reload(demo, user)).preferred_method_id is None
     with pytest.raises(factors.FactorError, match="only verification method"):
-        await factors.remove_method(demo, user, email.id)
+        await factors.remove_method(demo, user, email.id, attempt=await granted(demo, user))
     assert "mfa.method_removed" in await events_of(demo, user)
 
 
 async def test_without_mfa_required_the_last_method_can_go(demo: Services) -> None:
     user = await make_user(demo, mfa_required=False)
     sms = await set_up_sms(demo, user)
-    await factors.remove_method(demo, user, sms.id)
+    await factors.remove_method(demo, user, sms.id, attempt=await granted(demo, user))
     assert await factors.methods_of(demo, user.id) == []
 
 
@@ -373,25 +390,25 @@ async def test_an_unfinished_setup_can_always_be_removed(
 ) -> None:
     await set_up_email(demo, user, sink)
     clock.advance(30)
-    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))).ok
     unfinished = next(m for m in await factors.methods_of(demo, user.id) if m.kind == "sms")
-    await factors.remove_method(demo, user, unfinished.id)
-    assert await factors.live_code(demo, user) is None
+    await factors.remove_method(demo, user, unfinished.id, attempt=await granted(demo, user))
+    assert await factors.live_code(demo, user, attempt=ATTEMPT) is None
 
 
 async def test_a_method_of_another_user_cannot_be_removed(demo: Services, user: User) -> None:
     other = await make_user(demo, "sam.patel@example.com", mfa_required=False)
     sms = await set_up_sms(demo, other)
     with pytest.raises(factors.FactorError):
-        await factors.remove_method(demo, user, sms.id)
+        await factors.remove_method(demo, user, sms.id, attempt=await granted(demo, user))
 
 
 async def test_the_live_code_tells_a_screen_where_it_went(
     demo: Services, user: User, clock: ManualClock
 ) -> None:
-    assert await factors.live_code(demo, user) is None
-    sent = await sending.start_sms_setup(demo, user, MOBILE)
-    live = await factors.live_code(demo, user)
+    assert await factors.live_code(demo, user, attempt=ATTEMPT) is None
+    sent = await sending.start_sms_setup(demo, user, MOBILE, attempt=await granted(demo, user))
+    live = await factors.live_code(demo, user, attempt=ATTEMPT)
     assert live is not None
     assert (live.kind, live.masked_destination, live.purpose, live.tries_left) == (
         "sms",
@@ -402,4 +419,4 @@ async def test_the_live_code_tells_a_screen_where_it_went(
     assert live.expires_at == sent.expires_at
     assert await sending.next_send_at(demo, user) == clock.now() + 30
     clock.advance(600)
-    assert await factors.live_code(demo, user) is None
+    assert await factors.live_code(demo, user, attempt=ATTEMPT) is None

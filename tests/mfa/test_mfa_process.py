@@ -73,9 +73,9 @@ async def test_the_demo_subscription_enables_22_users_and_reports_3_with_reasons
     subscription = await account_store.subscription_by_id(demo_services.db, subscription_id)
     assert subscription is not None and subscription.mfa_enabled
     users = await account_store.users_of(demo_services.db, subscription_id)
-    assert {u.email for u in users if u.mfa_required} == {
-        u.email for u in users if u.email_deliverable
-    }
+    # Everyone is required, the 3 that failed too: they set up another method at the next sign-in
+    # (nobody signs in with a password alone while MFA is on for them).
+    assert all(u.mfa_required for u in users) and len(users) == 25
     assert_processed_exactly_once(_audit(db_path, subscription_id, job.job_id))
     assert await mfa_process.outcome(demo_services, job.job_id) == mfa_process.Outcome(22, 3)
 
@@ -100,7 +100,7 @@ async def test_a_disabled_account_fails_with_account_disabled(demo_services: Ser
     reasons = {u.email: u.reason for u in await mfa_process.failed_users(demo_services, job.job_id)}
     assert reasons["sam.patel@acme-logistics.com"] == "account disabled"
     sam = await account_store.user_by_email(demo_services.db, "sam.patel@acme-logistics.com")
-    assert sam is not None and not sam.mfa_required
+    assert sam is not None and sam.mfa_required  # required should the account be enabled again
 
 
 async def test_progress_is_reported_after_every_batch_through_a_callback_or_an_iterator(
@@ -246,7 +246,7 @@ async def test_disable_stops_requiring_mfa_and_keeps_methods(demo_services: Serv
             (jordan.id, jordan.email),
         )
     released = await mfa_process.disable(demo_services, subscription_id)
-    assert released == 22
+    assert released == 25  # the 3 the process failed were required too
     subscription = await account_store.subscription_by_id(demo_services.db, subscription_id)
     assert subscription is not None and not subscription.mfa_enabled
     users = await account_store.users_of(demo_services.db, subscription_id)

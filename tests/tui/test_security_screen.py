@@ -22,6 +22,7 @@ from tests.mfa.factor_helpers import (
     MOBILE_E164,
     OTHER_MOBILE,
     OTHER_MOBILE_E164,
+    granted,
     mailed_codes,
     set_up_email,
     set_up_sms,
@@ -305,7 +306,7 @@ async def test_opening_the_page_changes_no_default(
     email = await set_up_email(services, user, sink)
     clock.advance(60)
     await set_up_sms(services, user)
-    await factors.set_preferred(services, user, email.id)
+    await factors.set_preferred(services, user, email.id, attempt=await granted(services, user))
     async with running_app(tmp_path, clock, services=services) as (_app, pilot):
         screen = await open_security(pilot, user)
         assert screen.query_one("#security-default", Select).value == email.id

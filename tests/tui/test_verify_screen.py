@@ -22,7 +22,7 @@ from mfa.services import Services
 from store import accounts as account_store
 from store import audit
 from store.models import User
-from tests.mfa.factor_helpers import mailed_codes, set_up_email, set_up_sms, texted_code
+from tests.mfa.factor_helpers import granted, mailed_codes, set_up_email, set_up_sms, texted_code
 from tests.smtp_server import SmtpSink
 from tests.tui.helpers import (
     DEMO_USER,
@@ -102,7 +102,9 @@ async def prepare(
             methods[kind] = await set_up_sms(services, user)
         clock.advance(31)  # past the resend cooldown
     if preferred is not None:
-        await factors.set_preferred(services, user, methods[preferred].id)
+        await factors.set_preferred(
+            services, user, methods[preferred].id, attempt=await granted(services, user)
+        )
     clock.advance(3600)  # the send limit's window is over
     return MfaUser(services, user, sink, methods)
 

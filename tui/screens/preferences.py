@@ -58,7 +58,10 @@ ABOUT_MFA = (
     "When MFA is ON, every user in the subscription must set up and use a multi-factor "
     "authentication method the next time they sign in."
 )
-FIX_HINT = "Press e on a user to fix their email address, then Retry MFA Process."
+FIX_HINT = (
+    "MFA is still required of them: they set up another method at the next sign-in.\n"
+    "Press e on a user to fix their email address, then Retry MFA Process."
+)
 
 
 OTHER_SESSIONS_CHECK_SECONDS = 1.0

@@ -11,11 +11,16 @@ was last used, and which one sign-in codes go to first) and lets the user:
   and the page shows its reason;
 - choose the default method for sign-in, or "Use last method used".
 
+Each of these changes first asks "Confirm it's you" (``tui.screens.reauth``: the password, and a
+code from an existing method) unless the session did so a moment ago; the domain refuses the
+change without it (``mfa.reauth``), so the page only decides when to ask.
+
 Everything is done by ``mfa.factors``; text from the database is shown literally.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, cast
@@ -27,13 +32,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Select, Static
 
-from mfa import factors
+from mfa import factors, reauth
 from mfa.accounts import Account, account_by_id
 from mfa.factors import CODE_METHODS_NOTE, KIND_NAMES, FactorError, Method, VerifyResult
+from mfa.reauth import ReauthRequired
 from mfa.wording import elapsed_words
 from tui.literal import literal
 from tui.screens.change_password import ChangePasswordScreen
 from tui.screens.dialogs import ConfirmDialog
+from tui.screens.reauth import ReauthScreen
 from tui.widgets.message_line import MessageLine, Severity
 from tui.widgets.method_cards import MethodCards
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
@@ -154,6 +161,7 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
     WORKER_FAILURES = {
         "security-load": f"That didn't work: {{error}}. {TRY_AGAIN}",
         "security-change": f"That didn't work: {{error}}. {TRY_AGAIN}",
+        "security-grant": f"That didn't work: {{error}}. {TRY_AGAIN}",
     }
 
     def __init__(self, user: Account) -> None:
@@ -277,16 +285,50 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
             return state is not None and bool(state.methods)
         return True
 
+    # ---- re-authentication ---------------------------------------------------------------------
+
+    def after_step_up(
+        self, then: Callable[[], None], on_cancel: Callable[[], None] | None = None
+    ) -> None:
+        """Run ``then`` once the session may change methods: at once when it re-authenticated a
+        moment ago, else after "Confirm it's you" succeeded (``on_cancel`` when it was closed)."""
+        self._check_grant(then, on_cancel)
+
+    @work(exclusive=True, group="security-grant", exit_on_error=False)
+    async def _check_grant(
+        self, then: Callable[[], None], on_cancel: Callable[[], None] | None
+    ) -> None:
+        app = self.mfa_app
+        if await reauth.grant_until(app.services, self.user, app.attempt_id) is not None:
+            then()
+            return
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                then()
+            elif on_cancel is not None:
+                on_cancel()
+
+        self.app.push_screen(ReauthScreen(self.user), answered)
+
+    def _refused(self, error: ReauthRequired | FactorError) -> None:
+        self._show_message(str(error), style="error")
+        self._load()
+
     # ---- adding and changing -------------------------------------------------------------------
 
     @on(Button.Pressed, "#security-add")
     def action_add_method(self) -> None:
-        """Set up a method the user doesn't have yet."""
+        """Set up a method the user doesn't have yet (after "Confirm it's you")."""
         if self.state is None or not self.state.addable:
             return
         kinds = self.state.addable
         title = f"Set up {KIND_NAMES[kinds[0]]}" if len(kinds) == 1 else "Set up a method"
-        self.app.push_screen(MethodSetupScreen(self.user, kinds, title), self._dialog_closed)
+        self.after_step_up(
+            lambda: self.app.push_screen(
+                MethodSetupScreen(self.user, kinds, title), self._dialog_closed
+            )
+        )
 
     @on(Button.Pressed, "#security-change-phone")
     def action_change_phone(self) -> None:
@@ -296,7 +338,7 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
             return
         note = f"Codes keep going to {sms.masked} until the new number is verified."
         dialog = MethodSetupScreen(self.user, ("sms",), "Change your mobile number", note)
-        self.app.push_screen(dialog, self._dialog_closed)
+        self.after_step_up(lambda: self.app.push_screen(dialog, self._dialog_closed))
 
     def _dialog_closed(self, result: VerifyResult | None) -> None:
         if result is not None:
@@ -323,12 +365,16 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
 
     def _remove_answered(self, method: Method, confirmed: bool | None) -> None:
         if confirmed:
-            self._remove(method)
+            self.after_step_up(partial(self._remove, method))
 
     @work(exclusive=True, group="security-change", exit_on_error=False)
     async def _remove(self, method: Method) -> None:
+        app = self.mfa_app
         try:
-            await factors.remove_method(self.mfa_app.services, self.user, method.id)
+            await factors.remove_method(app.services, self.user, method.id, attempt=app.attempt_id)
+        except ReauthRequired as error:
+            self._refused(error)
+            return
         except FactorError as error:
             self._show_message(str(error), style="error")
             return
@@ -345,12 +391,17 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
             return  # an older change, or what is stored already
         choice = event.value
         method_id = None if choice == LAST_USED else cast(int, choice)
-        self._set_preferred(method_id)
+        # Closing "Confirm it's you" puts the dropdown back to what is stored.
+        self.after_step_up(partial(self._set_preferred, method_id), on_cancel=self._load)
 
     @work(exclusive=True, group="security-change", exit_on_error=False)
     async def _set_preferred(self, method_id: int | None) -> None:
+        app = self.mfa_app
         try:
-            await factors.set_preferred(self.mfa_app.services, self.user, method_id)
+            await factors.set_preferred(app.services, self.user, method_id, attempt=app.attempt_id)
+        except ReauthRequired as error:
+            self._refused(error)
+            return
         except FactorError as error:
             self._show_message(str(error), style="error")
         else:

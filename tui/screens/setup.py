@@ -100,17 +100,18 @@ class SetupScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, group="setup-screen", exit_on_error=False)
     async def _load(self) -> None:
-        kinds = await factors.allowed_kinds(self.mfa_app.services, self.user)
+        choice = await factors.setup_choice(self.mfa_app.services, self.user)
+        kinds = choice.kinds
         status = self.query_one("#setup-status", MessageLine)
         if not kinds:
             self.stage = SetupStage.NO_METHODS
-            status.show(NO_METHODS)
+            status.show(choice.email_note or NO_METHODS)
             return
         await self.query_one("#setup", VerticalScroll).mount(
             MethodCards(self.user, kinds, id="setup-cards")
         )
         # The words point at the cards: they appear together.
-        status.show(INTRO)
+        status.show(f"{INTRO} {choice.email_note}" if choice.email_note else INTRO)
         self.stage = SetupStage.CHOOSING
 
     @on(MethodCards.MethodVerified)

@@ -141,6 +141,11 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
     def services(self) -> Services:
         return cast("MfaApp", self.app).services
 
+    @property
+    def attempt_id(self) -> str:
+        """This sign-in attempt: the codes it asks for can be entered only here."""
+        return cast("MfaApp", self.app).attempt_id
+
     # ------------------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
@@ -220,7 +225,7 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         services = self.services
         methods = await factors.sign_in_methods(services, self.user)
         default = await factors.default_method(services, self.user)
-        live = await factors.live_code(services, self.user)
+        live = await factors.live_code(services, self.user, attempt=self.attempt_id)
         if not methods or default is None:
             self.stage = VerifyStage.NO_METHODS
             self.message_line.error(NO_METHODS)
@@ -274,7 +279,9 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, group="verify-send", exit_on_error=False)
     async def _send(self, method_id: int) -> None:
-        result = await sending.send_sign_in_code(self.services, self.user, method_id)
+        result = await sending.send_sign_in_code(
+            self.services, self.user, method_id, attempt=self.attempt_id
+        )
         self._sent(method_id, result)
 
     def _sent(self, method_id: int, result: SendResult) -> None:
@@ -328,7 +335,9 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, group="verify-check", exit_on_error=False)
     async def _check(self, code: str) -> None:
-        result = await factors.verify_sign_in(self.services, self.user, code)
+        result = await factors.verify_sign_in(
+            self.services, self.user, code, attempt=self.attempt_id
+        )
         self._checked(result)
 
     def _checked(self, result: VerifyResult) -> None:

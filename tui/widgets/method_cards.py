@@ -33,6 +33,7 @@ from mfa import factors, sending
 from mfa.accounts import Account
 from mfa.delivery import mask_email
 from mfa.factors import KIND_NAMES, LiveCode, VerifyResult
+from mfa.reauth import ReauthRequired
 from mfa.sending import SendResult
 from mfa.wording import resend_wait_sentence
 from tui.literal import literal
@@ -318,6 +319,11 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
         return cast("Services", self.app.services)  # type: ignore[attr-defined]
 
     @property
+    def attempt_id(self) -> str:
+        """The sign-in attempt: its re-authentication grant allows the setup, and its codes."""
+        return cast(str, self.app.attempt_id)  # type: ignore[attr-defined]
+
+    @property
     def cards(self) -> list[MethodCard]:
         return list(self.query(MethodCard))
 
@@ -343,7 +349,7 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
         """Pick up where an earlier visit stopped: a cooldown running, a setup code still live."""
         services = self.services
         self._wait_until(await sending.next_send_at(services, self.user))
-        live = await factors.live_code(services, self.user)
+        live = await factors.live_code(services, self.user, attempt=self.attempt_id)
         if live is not None and live.purpose == "setup":
             card = self.card(live.kind)
             if card is not None and card.stage is not CardStage.DONE:
@@ -424,9 +430,17 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
         services = self.services
         try:
             if card.kind == "email":
-                result = await sending.start_email_setup(services, self.user)
+                result = await sending.start_email_setup(
+                    services, self.user, attempt=self.attempt_id
+                )
             else:
-                result = await sending.start_sms_setup(services, self.user, phone_text)
+                result = await sending.start_sms_setup(
+                    services, self.user, phone_text, attempt=self.attempt_id
+                )
+        except ReauthRequired as error:
+            # The re-authentication ran out while the card was open: nothing was sent.
+            card.show_message(str(error), "error")
+            return
         finally:
             self._set_busy(None)
         if result.ok:
@@ -455,7 +469,9 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
     @work(exclusive=True, group=VERIFY_GROUP, exit_on_error=False)
     async def _verify(self, card: MethodCard, code: str) -> None:
         try:
-            result = await factors.confirm_setup(self.services, self.user, card.kind, code)
+            result = await factors.confirm_setup(
+                self.services, self.user, card.kind, code, attempt=self.attempt_id
+            )
         finally:
             self._set_busy(None)
         if result.ok:
