@@ -72,8 +72,15 @@ class SignInResult:
 REJECTED = SignInResult(SignInOutcome.REJECTED, None, INCORRECT)
 
 
-async def sign_in(services: Services, email: str, password: str) -> SignInResult:
-    """Judge one attempt to sign in with ``email`` and ``password``; see the module docstring."""
+async def sign_in(
+    services: Services, email: str, password: str, *, attempt_id: str = ""
+) -> SignInResult:
+    """Judge one attempt to sign in with ``email`` and ``password``; see the module docstring.
+
+    ``attempt_id`` names the attempt (a fresh one when empty). A terminal passes the same id for
+    each sign-in it runs, so going back to the sign-in screen and signing in again there continues
+    the attempt (a code it asked for still works); another terminal is another attempt.
+    """
     address = email.strip()
     found = await account_store.user_by_email(services.db, address) if address else None
     # The slow part runs first and outside any transaction, so the write lock is held briefly.
@@ -104,7 +111,7 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
             await _failed(conn, now, user.id, reason)
             return REJECTED
         outcome = await _next_step(conn, user)
-        attempt_id = reauth.new_attempt_id()
+        attempt_id = attempt_id or reauth.new_attempt_id()
         if outcome is SignInOutcome.NEEDS_SETUP:
             # No method yet: the password is the existing level, so the Setup screen may bind one.
             await reauth.grant_after_password(

@@ -74,6 +74,9 @@ class MfaApp(App[None]):
         self.session: Session | None = None
         """The current session: None before a right password, ``signed_in=False`` between the
         password and the second factor, ``signed_in=True`` once home."""
+        self.terminal_attempt_id = reauth.new_attempt_id()
+        """Names this terminal's sign-in attempts (``mfa.signin.sign_in``): codes asked for here
+        can be entered only here, not in another terminal signed in as the same user."""
         self.key_order = KeyOrder(self)
         """Hands keys that arrive together to the focus one at a time (tui.keys)."""
 
@@ -160,9 +163,10 @@ class MfaApp(App[None]):
         Called when the password was enough, and by the Setup and Verify screens once the second
         factor is right. Whatever screens are open are replaced by the home screen.
         """
-        # The session goes on from the sign-in attempt: the codes it asked for stay its own.
-        attempt_id = self.session.attempt_id if self.session is not None else ""
-        self.session = Session.start(user, self.services.now(), attempt_id=attempt_id)
+        # The session goes on from this terminal's sign-in attempt.
+        self.session = Session.start(
+            user, self.services.now(), attempt_id=self.terminal_attempt_id
+        )
         self._open_home(self.session)
 
     @work(exclusive=True, group="session", exit_on_error=False)
@@ -219,10 +223,9 @@ class MfaApp(App[None]):
 
     @property
     def attempt_id(self) -> str:
-        """The current sign-in attempt (codes and re-authentication belong to it); a fresh,
-        unusable one when nobody is signing in."""
+        """The current sign-in attempt (codes and re-authentication belong to it)."""
         if self.session is None:
-            return reauth.new_attempt_id()
+            return self.terminal_attempt_id
         return self.session.attempt_id
 
     def format_title(self, title: str, sub_title: str) -> Content:

@@ -23,6 +23,7 @@ from tests.mfa.factor_helpers import (
     OTHER_MOBILE,
     OTHER_MOBILE_E164,
     granted,
+    live_code_from_the_key,
     mailed_codes,
     set_up_email,
     set_up_sms,
@@ -43,6 +44,7 @@ from tests.tui.helpers import (
 from tui.app import MfaApp
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.home import HomeScreen
+from tui.screens.reauth import ReauthScreen
 from tui.screens.security import LAST_USED, MethodSetupScreen, SecurityScreen
 from tui.widgets.method_cards import CardStage
 
@@ -103,6 +105,32 @@ def footer_keys(app: MfaApp) -> set[str]:
     }
 
 
+async def confirm_its_me(pilot: Pilot[None], password: str = DEMO_USER[1]) -> None:
+    """On "Confirm it's you": the password, then Send code (to the default method) and the code.
+
+    The clock moves past the resend cooldown the code started, as a person reading it would.
+    """
+    app = pilot.app
+    assert isinstance(app, MfaApp)
+    screen = app.screen
+    assert isinstance(screen, ReauthScreen)
+    await settle(pilot)
+    await fill(pilot, "#reauth-password", password)
+    if screen.needs_code:
+        assert app.focused is not None and app.focused.id == "reauth-send"
+        app.services.clock.advance(31)  # type: ignore[attr-defined]  # past any earlier cooldown
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.focused is not None and app.focused.id == "reauth-code"
+        user = await account_store.user_by_email(app.services.db, USER_EMAIL)
+        assert user is not None
+        code = await live_code_from_the_key(app.services, user)
+        app.services.clock.advance(31)  # type: ignore[attr-defined]
+        await fill(pilot, "#reauth-code", code)
+    await settle(pilot)
+    assert not isinstance(app.screen, ReauthScreen)
+
+
 async def answer(pilot: Pilot[None], key: str) -> None:
     assert isinstance(pilot.app.screen, ConfirmDialog)
     await pilot.press(key)
@@ -147,6 +175,7 @@ async def test_adding_email_sends_over_smtp_and_lists_it(
         assert str(screen.query_one("#security-add").label) == "Add Email"  # type: ignore[attr-defined]
         await pilot.press("a")
         await settle(pilot)
+        await confirm_its_me(pilot)
         dialog = app.screen
         assert isinstance(dialog, MethodSetupScreen)
         assert app.focused is not None and app.focused.id == "email-send"  # Setup was chosen
@@ -174,6 +203,7 @@ async def test_a_dialog_closed_before_verifying_leaves_the_method_not_verified(
         screen = await open_security(pilot, user)
         await pilot.press("a")
         await settle(pilot)
+        await confirm_its_me(pilot)
         await pilot.press("enter")  # Send me the code
         await settle(pilot)
         await pilot.press("escape")
@@ -200,6 +230,7 @@ async def test_a_new_phone_number_counts_only_once_verified(
         screen = await open_security(pilot, user)
         await pilot.press("c")
         await settle(pilot)
+        await confirm_its_me(pilot)
         dialog = app.screen
         assert isinstance(dialog, MethodSetupScreen)
         assert shown(dialog.query_one("#method-dialog-note")) == (
@@ -233,6 +264,7 @@ async def test_the_last_method_is_not_removed_while_mfa_is_required(
         assert isinstance(dialog, ConfirmDialog)
         assert dialog.question == f"Remove SMS ({MASKED_MOBILE})?"
         await answer(pilot, "y")
+        await confirm_its_me(pilot)
         assert app.screen is screen
         assert message(screen) == ONLY_METHOD
         assert "-error" in screen.query_one("#security-message").classes
@@ -258,8 +290,10 @@ async def test_a_second_method_is_removed_once_confirmed(
         await pilot.press("delete")
         await settle(pilot)
         await answer(pilot, "y")
+        await confirm_its_me(pilot)
         assert message(screen) == f"SMS ({MASKED_MOBILE}) was removed."
-        assert rows(screen) == [["Email", MASKED_EMAIL, "Verified", "1 minute ago", "Yes"]]
+        # Confirming it's you took a minute more (the clock moved past two resend cooldowns).
+        assert rows(screen) == [["Email", MASKED_EMAIL, "Verified", "2 minutes ago", "Yes"]]
         assert str(screen.query_one("#security-add").label) == "Add SMS"  # type: ignore[attr-defined]
         assert [m.kind for m in await factors.methods_of(services, user.id)] == ["email"]
 
@@ -281,6 +315,7 @@ async def test_the_default_method_is_chosen_from_the_dropdown(
         await pilot.press("enter")  # open the list: Use last method used, Email, SMS
         await pilot.press("down", "enter")
         await settle(pilot)
+        await confirm_its_me(pilot)
         assert select.value == email.id
         assert message(screen) == f"Sign-in codes will go to Email ({MASKED_EMAIL}) first."
         assert [row[4] for row in rows(screen)] == ["Yes", ""]
@@ -350,6 +385,7 @@ async def _adding_sms(pilot: Pilot[None]) -> None:
     await settle(pilot)
     await pilot.press("y")
     await settle(pilot)
+    await confirm_its_me(pilot)
     await pilot.press("a")
     await settle(pilot)
     steady(pilot)

@@ -388,7 +388,7 @@ async def test_a_send_that_breaks_is_reported_and_enter_tries_again(
             await sign_in(pilot, *DEMO_USER)
             await press(pilot, "#sms-setup")
 
-            async def broken(*_args: object) -> None:
+            async def broken(*_args: object, **_kwargs: object) -> None:
                 raise RuntimeError("disk I/O error")
 
             with monkeypatch.context() as patched:

@@ -442,7 +442,7 @@ async def test_a_check_that_breaks_is_reported_and_the_code_field_has_the_focus(
     async with verifying(tmp_path, clock, jordan) as (app, pilot, screen):
         code = await jordan.texted_code()
 
-        async def broken(*_args: object) -> None:
+        async def broken(*_args: object, **_kwargs: object) -> None:
             raise RuntimeError("database is locked")
 
         with monkeypatch.context() as patched:

@@ -165,6 +165,7 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
             code.focus()
         else:
             self._message().error(result.message)
+            self.query_one("#reauth-send", Button).focus()  # try again (after the wait it names)
 
     @on(Input.Submitted, "#reauth-code")
     @on(Button.Pressed, "#reauth-confirm")

@@ -117,7 +117,13 @@ class SignInScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, group="sign-in", exit_on_error=False)
     async def _check_password(self, email: str, password: str) -> None:
-        result = await sign_in(self.app.services, email, password)  # type: ignore[attr-defined]
+        app = self.app
+        result = await sign_in(
+            app.services,  # type: ignore[attr-defined]
+            email,
+            password,
+            attempt_id=app.terminal_attempt_id,  # type: ignore[attr-defined]
+        )
         self._set_busy(False)
         password_input = self.query_one("#password", Input)
         password_input.clear()
