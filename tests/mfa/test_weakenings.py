@@ -61,7 +61,9 @@ async def test_every_method_of_every_user_has_its_own_secret_and_codes(
             assert len(base64.b32decode(secret)) >= 20  # 160 bits, RFC 4226's recommendation
         # The same counter gives different codes on different methods (1 in 10^6 chance each of
         # a coincidence; eight counters make a false alarm practically impossible).
-        runs = {tuple(codes.code_for(secret, counter) for counter in range(8)) for secret in secrets}
+        runs = {
+            tuple(codes.code_for(secret, counter) for counter in range(8)) for secret in secrets
+        }
         assert len(runs) == 4
 
 

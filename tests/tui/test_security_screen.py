@@ -407,3 +407,57 @@ def test_snapshot_security_adding_sms(snap_compare, tmp_path: Path) -> None:
             app.services.demo = True
             _with_sms_and_email(app.services, sink)
             assert snap_compare(app, terminal_size=(80, 24), run_before=_adding_sms)
+
+
+# ------------------------------------------------------------------ confirm it's you (kiosk)
+
+
+async def test_an_unattended_session_cannot_move_the_factor_without_password_and_code(
+    tmp_path: Path, clock: ManualClock, services: Services, user: User
+) -> None:
+    await set_up_sms(services, user)
+    clock.advance(60)
+    async with running_app(tmp_path, clock, services=services) as (app, pilot):
+        screen = await open_security(pilot, user)
+        await pilot.press("c")
+        await settle(pilot)
+        reauth_screen = app.screen
+        assert isinstance(reauth_screen, ReauthScreen)
+        assert app.focused is reauth_screen.query_one("#reauth-password", Input)
+        assert shown(reauth_screen.query_one("#reauth-intro")) == (
+            "Before your verification methods change, enter your password and a code from one "
+            "of your methods."
+        )
+        # Someone at the kiosk who doesn't know the password gets nowhere...
+        await fill(pilot, "#reauth-password", "a guess")
+        app.services.clock.advance(31)  # type: ignore[attr-defined]
+        await pilot.press("enter")  # Send code: the code goes to the owner's phone
+        await settle(pilot)
+        await fill(pilot, "#reauth-code", "123456")
+        assert shown(reauth_screen.query_one("#reauth-message")) == "That password isn't right."
+        assert app.focused is reauth_screen.query_one("#reauth-password", Input)
+        # ...and leaving changes nothing.
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        [sms] = await factors.methods_of(services, user.id)
+        assert (sms.destination, sms.verified) == (MOBILE_E164, True)
+        events = [e.event for e in await audit.events(services.db, user.id)]
+        assert "reauth.failed" in events and "reauth.granted" not in events
+
+
+async def _confirming_it_is_you(pilot: Pilot[None]) -> None:
+    await _on_security_page(pilot)
+    await pilot.press("c")
+    await settle(pilot)
+    await fill(pilot, "#reauth-password", "wrong password", submit=False)
+    steady(pilot)
+
+
+def test_snapshot_confirm_it_is_you(snap_compare, tmp_path: Path) -> None:
+    with SmtpSink() as sink:
+        config = dataclasses.replace(temp_config(tmp_path), email=sink.email_config())
+        with demo_app(tmp_path, mfa_enabled=True, config=config) as app:
+            app.services.demo = True
+            _with_sms_and_email(app.services, sink)
+            assert snap_compare(app, terminal_size=(80, 24), run_before=_confirming_it_is_you)

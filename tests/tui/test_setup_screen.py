@@ -567,3 +567,24 @@ def test_snapshot_setup_one_method_done(snap_compare, tmp_path: Path) -> None:
 def test_snapshot_setup_phone_number_refused(snap_compare, tmp_path: Path) -> None:
     with demo_app(tmp_path, mfa_enabled=True) as app:
         assert snap_compare(app, terminal_size=(80, 24), run_before=_phone_refused)
+
+
+# ------------------------------------------------------------- a user the MFA process failed
+
+
+async def test_a_user_whose_address_cannot_receive_mail_sets_up_sms_and_is_told_why(
+    tmp_path: Path, clock: ManualClock, sink: SmtpSink
+) -> None:
+    config = dataclasses.replace(temp_config(tmp_path), email=sink.email_config())
+    services = await setup_services(tmp_path, clock, config)
+    try:
+        async with running_app(tmp_path, clock, services=services) as (app, pilot):
+            await sign_in(pilot, "ops@plant7", DEMO_USER[1])
+            assert isinstance(app.screen, SetupScreen)  # not home with a password alone
+            assert [c.kind for c in cards(app).cards] == ["sms"]
+            assert status(app) == (
+                f"{INTRO} Codes can't be sent to your address ops@plant7: email address has no "
+                "domain. Set up SMS instead, or ask an administrator to correct your address."
+            )
+    finally:
+        await services.close()

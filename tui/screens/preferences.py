@@ -59,7 +59,7 @@ ABOUT_MFA = (
     "authentication method the next time they sign in."
 )
 FIX_HINT = (
-    "MFA is still required of them: they set up another method at the next sign-in.\n"
+    "They still need MFA: they set up another method at the next sign-in.\n"
     "Press e on a user to fix their email address, then Retry MFA Process."
 )
 
