@@ -269,7 +269,7 @@ def _check(value: Any, f: dataclasses.Field[Any], key: str, source: str) -> Any:
     if expected is tuple:
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise ConfigError(
-                f"{source}: {key} must be a list of text, like [\"a\", \"b\"], "
+                f'{source}: {key} must be a list of text, like ["a", "b"], '
                 f"not {shown(repr(value))}."
             )
         return tuple(value)
@@ -353,7 +353,7 @@ def _check_email(config: Config) -> Config:
     if "@" not in address or address.startswith("@") or address.endswith("@"):
         raise ConfigError(
             f"{source}: email.from_address must be an address, optionally with a display name "
-            f"(\"Kiosk MFA <mfa@example.com>\"), not {shown(repr(mail.from_address))}."
+            f'("Kiosk MFA <mfa@example.com>"), not {shown(repr(mail.from_address))}.'
         )
     helo = mail.helo_name.strip()
     literal = helo.startswith("[") and helo.endswith("]")
