@@ -124,7 +124,12 @@ class _Handler:
         self.sink = sink
 
     async def handle_EHLO(
-        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
     ) -> list[str]:
         self.sink.helo_names.append(hostname)
         if self.sink.helo_reply is not None:
@@ -163,7 +168,8 @@ class _Handler:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         encrypted = session.ssl is not None or (
-            server.transport is not None and server.transport.get_extra_info("sslcontext") is not None
+            server.transport is not None
+            and server.transport.get_extra_info("sslcontext") is not None
         )
         with self.sink.lock:
             self.sink.envelopes.append((envelope.mail_from or "", list(envelope.rcpt_tos)))

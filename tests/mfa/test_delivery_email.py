@@ -441,7 +441,7 @@ async def test_display_name_sender_and_a_plain_readable_body() -> None:
     assert received["Message-ID"].endswith("@kiosk.test>")
     assert received["Content-Transfer-Encoding"] == "7bit"
     assert received.get_content_charset() == "us-ascii"
-    head, _, body = raw.partition(b"\r\n\r\n")
+    _, _, body = raw.partition(b"\r\n\r\n")
     assert b"=\r\n" not in body and b"=3D" not in body
     assert all(len(line) <= 76 for line in body.split(b"\r\n"))
     assert b"428913" in body
