@@ -58,7 +58,14 @@ async def test_email_setup_end_to_end_over_smtp(
     assert sent.expires_at == clock.now() + 600
     [mail] = sink.messages_to("jordan.lee@example.com")
     assert mail["Subject"] == "Your verification code"
-    assert "Enter it to finish setting up multi-factor authentication." in mail.get_content()
+    # The body names who sends it: the subscription and its products.
+    text = " ".join(mail.get_content().split())
+    assert (
+        "Enter it to finish setting up multi-factor authentication for Acme (PitneyShip Pro)."
+        in text
+    )
+    assert "Sent by mfa-tui, the sign-in service of Acme." in text
+    assert mail["Content-Transfer-Encoding"] == "7bit"
     code = mailed_codes(sink, user.email)[0]
 
     before = await factors.methods_of(demo, user.id)
@@ -87,7 +94,8 @@ async def test_email_sign_in_end_to_end_over_smtp(
     clock.advance(3600)
     sent = await sending.send_sign_in_code(demo, user, method.id)
     assert sent.ok and sent.message == "We sent a code to j***@example.com."
-    assert "Enter it to finish signing in." in sink.messages_to(user.email)[-1].get_content()
+    text = " ".join(sink.messages_to(user.email)[-1].get_content().split())
+    assert "Enter it to finish signing in to Acme (PitneyShip Pro)." in text
     code = mailed_codes(sink, user.email)[-1]
     result = await factors.verify_sign_in(demo, user, code)
     assert result.ok and result.method_id == method.id
@@ -102,7 +110,9 @@ async def test_an_address_that_cannot_receive_mail_is_refused_with_the_reason(
     user = await make_user(demo, "ops@plant7")
     result = await sending.start_email_setup(demo, user)
     assert not result.ok and result.status == "undeliverable"
-    assert result.message.startswith("Codes can't be sent to your address ops@plant7: ")
+    # The screen shows the masked address: the message under it never spells out the full one.
+    assert result.message.startswith("Codes can't be sent to your address o***@plant7: ")
+    assert "ops@plant7" not in result.message
     assert "Choose another method" in result.message
     assert sink.messages == []
     assert await factors.methods_of(demo, user.id) == []
