@@ -294,6 +294,7 @@ async def _send(
                 masked,
                 resend_available_at=refusal.available_at,
             )
+        created = state.method is None
         method = state.method or await factor_store.add_method(
             conn, user.id, kind, destination, box.encrypt(codes.new_secret()), now
         )
@@ -320,6 +321,10 @@ async def _send(
         await deliverer_for(services).deliver(message)
     except DeliveryError as error:
         async with services.db.write() as conn:
+            if created:
+                # The row made for this send holds a number (or address) nobody has proven and no
+                # code reached: a failed send keeps nothing of it.
+                await factor_store.forget_unused_method(conn, method.id)
             await audit.log_delivery(
                 conn, services.now(), kind, destination, message.subject, None, error.message
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -26,7 +28,7 @@ from tests.mfa.factor_helpers import (
     set_up_sms,
     texted_code,
 )
-from tests.smtp_server import SmtpSink
+from tests.smtp_server import SmtpSink, unused_port
 
 
 @pytest.fixture
@@ -413,3 +415,39 @@ async def test_the_live_code_tells_a_screen_where_it_went(
     assert await sending.next_send_at(demo, user) == clock.now() + 30
     clock.advance(600)
     assert await factors.live_code(demo, user) is None
+
+
+# ------------------------------------------------------------------------------- a failed first send
+
+
+async def test_a_failed_sms_send_keeps_no_method_with_the_number(
+    config: Config, clock: ManualClock
+) -> None:
+    failing = shlex.join([sys.executable, "-c", "import sys; sys.stdin.read(); sys.exit(3)"])
+    config = config.replace("sms", provider="command", command=failing, timeout_seconds=10.0)
+    async with services_for(config, clock) as services:
+        user = await make_user(services)
+        failed = await sending.start_sms_setup(services, user, MOBILE)
+        assert (failed.ok, failed.status) == (False, "delivery_failed")
+        assert await factors.methods_of(services, user.id) == []
+        rows = await services.db.fetchall("SELECT destination FROM mfa_methods")
+        assert rows == []
+
+        # A method whose code did go out is kept when a later send fails.
+        working = config.replace("sms", provider="outbox")
+        async with services_for(working, clock) as other:
+            assert (await sending.start_sms_setup(other, user, MOBILE)).ok
+        clock.advance(60)
+        again = await sending.start_sms_setup(services, user, MOBILE)
+        assert again.status == "delivery_failed"
+        [kept] = await factors.methods_of(services, user.id)
+        assert kept.kind == "sms" and not kept.verified
+
+
+async def test_a_failed_email_setup_send_keeps_no_method(
+    config: Config, clock: ManualClock
+) -> None:
+    async with services_for(config, clock, smtp_port=unused_port()) as services:
+        user = await make_user(services)
+        assert (await sending.start_email_setup(services, user)).status == "delivery_failed"
+        assert await factors.methods_of(services, user.id) == []
