@@ -345,11 +345,13 @@ def _is_host_name(name: str) -> bool:
 
 def _check_email(config: Config) -> Config:
     """The ``[email]`` values only a closer look can judge; returns internal domains normalised."""
-    import email.utils  # only here: start-up without a config file doesn't need it
-
     mail = config.email
     source = config.source
-    _, address = email.utils.parseaddr(mail.from_address)
+    address = mail.from_address.strip()
+    if "<" in address:  # a display name: only then is the parser worth importing at start-up
+        import email.utils
+
+        _, address = email.utils.parseaddr(address)
     if "@" not in address or address.startswith("@") or address.endswith("@"):
         raise ConfigError(
             f"{source}: email.from_address must be an address, optionally with a display name "
