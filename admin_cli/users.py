@@ -80,10 +80,8 @@ def add_parsers(commands: Any) -> None:
 
 async def _init(services: Services, args: argparse.Namespace) -> int:
     password = read_password("Password for the first admin: ")
-    await accounts.create_subscription(services, args.subscription, args.product)
-    subscription = await accounts.require_subscription(services, args.subscription)
-    user, warning = await accounts.add_user(
-        services, subscription, args.email, args.name, "admin", password
+    subscription, user, warning = await accounts.create_subscription_with_admin(
+        services, args.subscription, args.product, args.email, args.name, password
     )
     if warning:
         err(f"warning: {warning}")

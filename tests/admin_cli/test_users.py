@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import shutil
 import subprocess
 import sys
@@ -82,3 +83,52 @@ def test_a_bad_config_file_is_reported_with_its_key(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "email.port must be a whole number" in result.stderr
+
+
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("UPDATE users SET display_name = 'held'")
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_listing_works_at_once_while_another_process_holds_the_write_lock(
+    initialised: Path,
+) -> None:
+    import time
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(initialised)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        listed = run(initialised, "users", "list")
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert listed.returncode == 0, listed.stderr
+    assert "boss@example.com" in listed.stdout
+    assert elapsed < 10  # no 5 s busy wait: before, it waited ~50 s for the lock and failed
+
+
+def test_a_refused_init_creates_nothing_and_can_be_run_again(tmp_path: Path) -> None:
+    db = tmp_path / "init.db"
+    init = ("init", "--subscription", "Acme", "--email", "admin@example.com")
+    refused = run(db, *init, stdin="admin\n")
+    assert refused.returncode == 1
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM subscriptions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+    bad_address = run(db, *init[:3], "--email", "not an address", stdin="a sturdy passphrase\n")
+    assert bad_address.returncode == 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM subscriptions").fetchone()[0] == 0
+    again = run(db, *init, stdin="correct horse battery staple\n")
+    assert again.returncode == 0, again.stderr
+    assert "Created subscription Acme with admin admin@example.com." in again.stdout
