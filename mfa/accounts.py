@@ -461,4 +461,3 @@ async def change_password(services: Services, user_id: int, current: str, new: s
     # Raised after the transaction: raising inside it would roll back the failure just counted.
     if refusal is not None:
         raise AccountError(refusal)
-

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +40,9 @@ def initialised(tmp_path: Path) -> Path:
 
 
 def test_add_and_list_users_without_a_terminal(initialised: Path) -> None:
-    added = run(initialised, "users", "add", "kim@example.com", "--name", "Kim", stdin="kims own secret\n")
+    added = run(
+        initialised, "users", "add", "kim@example.com", "--name", "Kim", stdin="kims own secret\n"
+    )
     assert added.returncode == 0, added.stderr
     listed = run(initialised, "users", "list")
     lines = listed.stdout.splitlines()
@@ -60,7 +62,9 @@ def test_a_weak_password_on_stdin_is_refused_with_the_reason(initialised: Path) 
     assert "at least 8 characters" in result.stderr
 
 
-def test_import_reports_bad_rows_by_line_and_exits_non_zero(initialised: Path, tmp_path: Path) -> None:
+def test_import_reports_bad_rows_by_line_and_exits_non_zero(
+    initialised: Path, tmp_path: Path
+) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("email,name,role\nok@example.com,Ok,user\nnope@example.com,Nope,king\n")
     result = run(initialised, "users", "import", str(bad))
@@ -79,7 +83,10 @@ def test_a_bad_config_file_is_reported_with_its_key(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text("[email]\nport = 'smtp'\n")
     result = subprocess.run(
-        [EXE, "--config", str(config), "admin", "users", "list"], capture_output=True, text=True, timeout=60
+        [EXE, "--config", str(config), "admin", "users", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "email.port must be a whole number" in result.stderr

@@ -18,7 +18,9 @@ async def test_migrates_an_empty_file_and_records_the_version(db_path: Path) -> 
     try:
         row = await db.fetchone("PRAGMA user_version")
         assert row[0] == schema_version() >= 1
-        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+        }
         assert {"users", "subscriptions", "mfa_methods", "mfa_jobs", "mfa_job_items"} <= tables
         assert {"otp_challenges", "recovery_codes", "audit_events", "outbox", "products"} <= tables
     finally:
@@ -157,7 +159,8 @@ async def test_opening_and_reading_need_no_write_lock(db_path: Path, write_lock_
 
 
 async def test_a_write_that_gives_up_names_the_stopped_process_and_the_remedy(
-    db_path: Path, write_lock_holder  # type: ignore[no-untyped-def]
+    db_path: Path,
+    write_lock_holder,  # type: ignore[no-untyped-def]
 ) -> None:
     import os
     import signal

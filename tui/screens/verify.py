@@ -72,6 +72,7 @@ NO_METHODS = (
     "administrator for help."
 )
 
+
 def sent_to(masked: str) -> str:
     """The line that says where the live code went (the domain's words for a send)."""
     return f"We sent a code to {masked}."
