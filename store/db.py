@@ -11,7 +11,7 @@ import asyncio
 import os
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -137,10 +137,16 @@ class Database:
     async def close(self) -> None:
         await self._conn.close()
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Run a read-only query in its own implicit transaction (no write lock needed in WAL)."""
+    async def fetchall(
+        self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
+        """Run a read-only query in its own implicit transaction (no write lock needed in WAL).
+
+        ``params`` is a sequence for ``?`` marks or a mapping for ``:name`` marks.
+        """
+        bound = params if isinstance(params, Mapping) else tuple(params)
         try:
-            async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
+            async with self._lock, self._conn.execute(sql, bound) as cursor:
                 return list(await cursor.fetchall())
         except sqlite3.Error as error:
             _raise_failure(self.path, error)

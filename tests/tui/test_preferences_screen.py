@@ -343,6 +343,25 @@ async def test_names_and_reasons_from_the_database_are_shown_literally(
         await services.close()
 
 
+async def test_the_fix_email_dialog_shows_a_stored_escape_sequence_made_visible(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    stored = "ops\x1b]0;owned\x07\t@plant7"
+    try:
+        async with services.db.write() as conn:
+            await conn.execute("UPDATE users SET email = ? WHERE email = 'ops@plant7'", (stored,))
+        user = await account_store.user_by_email(services.db, stored)
+        assert user is not None
+        async with app_on(services) as (app, pilot):
+            await app.push_screen(EditEmailDialog(user.id, user.email, user.display_name))
+            await wait_for(pilot, lambda: isinstance(app.screen, EditEmailDialog), "the dialog")
+            field = app.screen.query_one("#edit-email-input", Input)
+            assert field.value == "ops^[]0;owned^G^I@plant7"
+    finally:
+        await services.close()
+
+
 async def test_an_address_that_is_not_one_keeps_the_dialog_open_with_the_reason(
     tmp_path: Path, clock: ManualClock
 ) -> None:
