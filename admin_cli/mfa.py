@@ -50,7 +50,8 @@ def add_parsers(commands: Any) -> None:
         command.add_argument("--subscription", help="the subscription's name")
         command.add_argument(
             "--batch-size", type=_positive, default=mfa_process.BATCH_SIZE, metavar="N",
-            help=f"users per transaction (default {mfa_process.BATCH_SIZE})",
+            help="at most N users per transaction (default: what about"
+            f" {mfa_process.WORK_SECONDS * 1000:.0f} ms of work decides)",
         )  # fmt: skip
         command.set_defaults(handler=handler)
     disable.add_argument("--subscription", help="the subscription's name")

@@ -21,7 +21,7 @@ async def test_migrates_an_empty_file_and_records_the_version(db_path: Path) -> 
         tables = {
             r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
         }
-        assert {"users", "subscriptions", "mfa_methods", "mfa_jobs", "mfa_job_items"} <= tables
+        assert {"users", "subscriptions", "mfa_methods", "mfa_jobs", "mfa_job_failures"} <= tables
         assert {"otp_challenges", "recovery_codes", "audit_events", "outbox", "products"} <= tables
     finally:
         await db.close()
