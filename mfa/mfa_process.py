@@ -33,7 +33,7 @@ from store import accounts as account_store
 from store import audit
 from store import jobs as job_store
 from store.db import Transaction
-from store.jobs import COMPLETE, RUNNING, BatchResult, Decision, JobRow, PendingUser
+from store.jobs import COMPLETE, RUNNING, BatchResult, JobRow, PendingUser
 
 __all__ = [
     "ACCOUNT_DISABLED",
@@ -67,8 +67,8 @@ __all__ = [
 
 BATCH_SIZE = 100_000
 """The most users one transaction decides; by default WORK_SECONDS ends a transaction first."""
-READ_SIZE = 500
-"""Users read and decided at a time inside a transaction."""
+READ_SIZE = 2_000
+"""Users read and decided at a time inside a transaction (what the job holds in memory)."""
 WORK_SECONDS = 0.05
 """How long one transaction goes on deciding users before it commits: long enough that commits
 cost little, short enough that other writers wait at most about this long."""
@@ -138,17 +138,18 @@ class FailedUser:
     reason: str
 
 
-def decide(user: PendingUser) -> Decision:
-    """The MFA process's rule for one user: succeeded, or failed with a reason a person understands.
+def decide(user: PendingUser) -> str | None:
+    """The MFA process's rule for one user: None when it succeeds, else the reason it failed, in
+    words a person understands.
 
     Only stored facts are read (the address's verdict was stored when it was written), so a batch
     of thousands is decided without waiting on anything.
     """
     if user.status != "active":
-        return Decision(user.user_id, ACCOUNT_DISABLED)
+        return ACCOUNT_DISABLED
     if not user.email_deliverable:
-        return Decision(user.user_id, user.email_problem or ADDRESS_NOT_VALID)
-    return Decision(user.user_id)
+        return user.email_problem or ADDRESS_NOT_VALID
+    return None
 
 
 ProgressCallback = Callable[[JobProgress], Awaitable[None] | None]
@@ -394,9 +395,15 @@ async def _run_batch(
             more = len(batch) > wanted
             batch = batch[:wanted]
             if batch:
-                result = await job_store.record_decisions(
-                    conn, job_id, [decide(user) for user in batch]
-                )
+                passed: list[int] = []
+                failures: list[tuple[int, str]] = []
+                for user in batch:
+                    reason = decide(user)
+                    if reason is None:
+                        passed.append(user.user_id)
+                    else:
+                        failures.append((user.user_id, reason))
+                result = await job_store.record_decisions(conn, job_id, passed, failures)
                 cursor = batch[-1].user_id
                 processed += result.processed
                 succeeded += result.succeeded

@@ -25,7 +25,10 @@ BUSY_TIMEOUT_MS = 5_000
 """How long SQLite itself waits for a lock before reporting SQLITE_BUSY."""
 
 BUSY_RETRIES = 8
-"""How many times a write transaction is started again after SQLITE_BUSY."""
+"""A write waits for the lock ``BUSY_TIMEOUT_MS`` times ``BUSY_RETRIES + 1`` in all (45 s)."""
+
+BEGIN_POLL_MS = 10
+"""How long one attempt at ``BEGIN IMMEDIATE`` lets SQLite wait before trying again itself."""
 
 
 class StoreError(Exception):
@@ -188,21 +191,34 @@ class Database:
                 raise
 
     async def _begin_immediate(self) -> None:
-        started = asyncio.get_running_loop().time()
-        delay = 0.02
-        for attempt in range(self.busy_retries + 1):
-            try:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                if not _is_busy(error):
-                    _raise_failure(self.path, error)
-                    raise
-                if attempt == self.busy_retries:
-                    waited = asyncio.get_running_loop().time() - started
-                    raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
-                await asyncio.sleep(delay * (1 + random.random()))
-                delay = min(delay * 2, 1.0)
+        """``BEGIN IMMEDIATE``, waiting for the write lock up to ``busy_timeout_ms`` times
+        ``busy_retries + 1`` in all.
+
+        SQLite's own busy handler looks for the lock less and less often (every 25, then 50, then
+        100 ms), so a writer waiting on a long job, which lets go of the lock for a few
+        milliseconds between transactions, would keep missing those moments. Here the handler
+        waits only :data:`BEGIN_POLL_MS` per attempt and the attempts follow one another
+        closely, so the lock is taken at the first gap.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + self.busy_timeout_ms / 1000 * (self.busy_retries + 1)
+        await self._conn.execute(f"PRAGMA busy_timeout = {BEGIN_POLL_MS}")
+        try:
+            while True:
+                try:
+                    await self._conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error):
+                        _raise_failure(self.path, error)
+                        raise
+                    if loop.time() >= deadline:
+                        waited = loop.time() - started
+                        raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
+                await asyncio.sleep(random.random() * 0.002)
+        finally:
+            await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
 
     async def migrate(self) -> int:
         """Bring the schema up to date; refuse a file newer than this code. Returns the version.

@@ -19,9 +19,10 @@ Functions that take ``conn`` run inside the caller's write transaction; function
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -65,22 +66,15 @@ class JobRow:
         return cls(**{field.name: row[field.name] for field in fields(cls)})
 
 
-@dataclass(frozen=True, slots=True)
-class PendingUser:
-    """What the MFA process decides a pending item on: the facts stored with its user."""
+class PendingUser(NamedTuple):
+    """What the MFA process decides a user on: the facts stored with it. A named tuple, built
+    straight from the row: a job reads hundreds of thousands of them."""
 
     user_id: int
     status: str
-    email_deliverable: bool
+    email_deliverable: int
+    """1 when the address can receive codes (the verdict stored when it was written)."""
     email_problem: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The verdict on one item: succeeded when ``reason`` is None, failed for ``reason`` otherwise."""
-
-    user_id: int
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,32 +224,36 @@ async def pending_batch(
         "last": job.last_user_id,
     }
     async with conn.execute(sql, params) as cursor:
+        cursor.row_factory = None  # plain tuples: no sqlite3.Row per user
         rows = await cursor.fetchall()
-    return [PendingUser(row[0], row[1], bool(row[2]), row[3]) for row in rows]
+    return list(map(PendingUser._make, rows))
 
 
 async def record_decisions(
-    conn: aiosqlite.Connection, job_id: int, decisions: list[Decision]
+    conn: aiosqlite.Connection,
+    job_id: int,
+    succeeded: list[int],
+    failures: list[tuple[int, str]],
 ) -> BatchResult:
     """Record the verdicts on a batch of the job's users, in the caller's transaction.
 
-    The users that succeeded are marked as required to set up MFA at the next sign-in; each user
-    that failed gets a failure row with its reason (a second row for the same user and job is
+    The ``succeeded`` users are marked as required to set up MFA at the next sign-in; each of the
+    ``failures`` (user id, reason) gets a failure row (a second row for the same user and job is
     refused by the primary key: nobody is decided twice). Nothing else about a user changes.
     """
-    succeeded = [(decision.user_id,) for decision in decisions if decision.reason is None]
-    await conn.executemany(
-        "UPDATE users SET mfa_required = 1 WHERE id = ? AND mfa_required = 0", succeeded
-    )
-    await conn.executemany(
-        "INSERT INTO mfa_job_failures (job_id, user_id, reason) VALUES (?, ?, ?)",
-        [
-            (job_id, decision.user_id, decision.reason)
-            for decision in decisions
-            if decision.reason is not None
-        ],
-    )
-    return BatchResult(len(decisions), len(succeeded))
+    # One statement over a JSON array of ids: half the time of a statement per user.
+    if succeeded:
+        await conn.execute(
+            "UPDATE users SET mfa_required = 1"
+            " WHERE id IN (SELECT value FROM json_each(?)) AND mfa_required = 0",
+            (json.dumps(succeeded),),
+        )
+    if failures:
+        await conn.executemany(
+            "INSERT INTO mfa_job_failures (job_id, user_id, reason) VALUES (?, ?, ?)",
+            [(job_id, user_id, reason) for user_id, reason in failures],
+        )
+    return BatchResult(len(succeeded) + len(failures), len(succeeded))
 
 
 async def record_batch(

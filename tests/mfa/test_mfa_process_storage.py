@@ -131,7 +131,7 @@ async def test_another_writer_gets_in_while_a_long_job_runs(
     services = await open_services(config, clock=clock)
     other = await open_services(config, clock=clock)
     try:
-        subscription_id = await add_subscription_with_users(services, "Long", 60_000)
+        subscription_id = await add_subscription_with_users(services, "Long", 200_000)
         job, _ = await mfa_process.begin(services, subscription_id)
         running = asyncio.ensure_future(mfa_process.follow(services, job.job_id))
         await asyncio.sleep(0.02)
@@ -142,7 +142,7 @@ async def test_another_writer_gets_in_while_a_long_job_runs(
         waited = loop.time() - started
         assert not running.done(), "the job should still be running: make it longer"
         await running
-        assert waited < 1.0, f"another writer waited {waited:.2f} s"
+        assert waited < 0.5, f"another writer waited {waited:.2f} s"
     finally:
         await other.close()
         await services.close()
