@@ -18,6 +18,8 @@ import sys
 import unicodedata
 from typing import TYPE_CHECKING, TextIO
 
+from mfa.wording import count_words
+
 if TYPE_CHECKING:
     from mfa.mfa_process import JobProgress
 
@@ -55,9 +57,8 @@ def shown(value: str) -> str:
     )
 
 
-def count(amount: int) -> str:
-    """A number of users as the screens write it: ``300,001``."""
-    return f"{amount:,}"
+count = count_words
+"""A number of users as the screens write it: ``300,001`` (``mfa.wording.count_words``)."""
 
 
 def out(text: str) -> None:

@@ -16,7 +16,7 @@ from mfa import throttle
 from mfa.addresses import AddressError, check_address
 from mfa.passwords import PasswordRejected, check_password, normalise
 from mfa.services import Services
-from mfa.wording import lock_sentence
+from mfa.wording import clause, lock_sentence
 from store import accounts as account_store
 from store import audit
 from store.db import Transaction
@@ -309,9 +309,9 @@ async def import_csv_text(
             try:
                 password = check_password(password, services.config.security, email=verdict.email)
             except PasswordRejected as error:
-                problems.append(f"password: {error}")
+                problems.append(f"password: {clause(str(error))}")
         if problems:
-            report.errors.append(f"line {line}: " + "; ".join(problems) + ".")
+            report.errors.append(f"line {line}: " + "; ".join(map(clause, problems)) + ".")
             continue
         assert verdict is not None
         rows.append(

@@ -318,6 +318,19 @@ async def test_turning_the_switch_off_asks_first_and_keeps_methods(
             await pilot.click("#confirm")
             await wait_for(pilot, lambda: screen.stage == OFF, "MFA to be off")
             assert not screen.query_one("#mfa-switch", Switch).value
+            notice = screen.query_one("#preferences-message")
+            assert shown(notice).startswith("MFA is OFF: 22 users are no longer required")
+
+            # Switching on again and beginning: the OFF notice doesn't stay beside the process.
+            await switch_on_and_begin(pilot, screen)
+            await wait_for(pilot, lambda: screen.stage in (RUNNING, COMPLETE), "the process")
+            assert shown(notice) == ""
+            assert not any("MFA is OFF" in str(n.message) for n in app._notifications)
+            await wait_for(pilot, lambda: screen.stage == COMPLETE, "MFA settings complete")
+            await pilot.click("#mfa-switch")  # leave MFA off, as the checks below expect
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            await pilot.click("#confirm")
+            await wait_for(pilot, lambda: screen.stage == OFF, "MFA to be off")
         assert not await mfa_enabled(services)
         users = await account_store.users_of(services.db, await subscription_id(services))
         assert not any(user.mfa_required for user in users)
