@@ -20,9 +20,7 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_the_demo_opens_on_the_sign_in_screen_with_the_demo_accounts(
-    demo_env: dict[str, str],
-) -> None:
+def test_the_demo_opens_on_the_sign_in_screen_with_the_demo_accounts(demo_env: dict[str, str]) -> None:
     terminal = Terminal("--demo", "--reset", env=demo_env)
     try:
         screen = terminal.wait_for("Sign In")
