@@ -136,7 +136,7 @@ async def _users_import(services: Services, args: argparse.Namespace) -> int:
 
 
 LIST_COLUMNS = (
-    "email", "name", "role", "status", "mfa_required", "email_problem", "mfa_methods", "locked",
+    "email", "name", "role", "status", "mfa_required", "mfa_methods", "locked", "email_problem",
 )  # fmt: skip
 
 
@@ -173,8 +173,8 @@ async def _users_list(services: Services, args: argparse.Namespace) -> int:
             writer.writerow(
                 [
                     user.email, user.display_name, user.role, user.status,
-                    _yes_no(user.mfa_required), user.email_problem or "",
-                    ", ".join(user.methods), _yes_no(user.locked),
+                    _yes_no(user.mfa_required), ", ".join(user.methods), _yes_no(user.locked),
+                    user.email_problem or "",
                 ]
             )  # fmt: skip
     else:
@@ -183,8 +183,8 @@ async def _users_list(services: Services, args: argparse.Namespace) -> int:
             out_row(
                 [
                     user.email, user.display_name, user.role, user.status,
-                    _yes_no(user.mfa_required), user.email_problem or "",
-                    user.methods_text, _yes_no(user.locked),
+                    _yes_no(user.mfa_required), user.methods_text, _yes_no(user.locked),
+                    user.email_problem or "",
                 ]
             )  # fmt: skip
     sys.stdout.flush()

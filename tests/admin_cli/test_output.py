@@ -121,9 +121,9 @@ def test_the_list_shows_methods_lock_and_status_and_filters_on_them(initialised:
         line.split("\t")[0]: line.split("\t")
         for line in run(initialised, "users", "list").stdout.splitlines()
     }
-    assert rows["email"][6:] == ["mfa_methods", "locked"]
-    assert rows["both@example.com"][6:] == ["Email, SMS", "no"]
-    assert rows["locked@example.com"][6:] == ["not set up", "yes"]
+    assert rows["email"][5:] == ["mfa_methods", "locked", "email_problem"]
+    assert rows["both@example.com"][5:7] == ["Email, SMS", "no"]
+    assert rows["locked@example.com"][5:7] == ["not set up", "yes"]
     assert rows["gone@example.com"][3] == "disabled"
 
     def listed(*flags: str) -> list[str]:
