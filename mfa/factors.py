@@ -158,9 +158,9 @@ async def setup_choice(services: Services, user: Account) -> SetupChoice:
         then = f"Set up {names} instead, or ask an administrator to correct your address."
     else:
         then = "Ask an administrator to correct your address."
-    return SetupChoice(
-        others, f"Codes can't be sent to your address {fresh.email}: {problem}. {then}"
-    )
+    # Masked, like every other sentence about the address under it.
+    address = mask_email(fresh.email)
+    return SetupChoice(others, f"Codes can't be sent to your address {address}: {problem}. {then}")
 
 
 async def methods_of(services: Services, user_id: int) -> list[Method]:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from mfa import accounts, factors, mfa_process, notices, reauth, sending
+from mfa import accounts, factors, mfa_process, notices, reauth, roster, sending
 from mfa import session as sessions
 from mfa.clock import ManualClock
 from mfa.config import Config
@@ -375,12 +375,15 @@ async def test_a_user_the_process_failed_is_still_required_and_offered_sms_only(
     final = await mfa_process.follow(demo, job.job_id)
     assert (final.succeeded, final.failed) == (0, 1)
     assert (await reload(demo, user)).mfa_required
+    # `admin users list` says how they go on.
+    [listed] = await roster.account_summaries(demo, subscription.id)
+    assert listed.mfa_required and listed.methods_text == roster.NOT_SET_UP_NO_EMAIL
     result = await sign_in(demo, "ops@plant7", PASSWORD)
     assert result.outcome is SignInOutcome.NEEDS_SETUP  # never a password alone
     assert result.user is not None
     choice = await factors.setup_choice(demo, result.user)
     assert choice.kinds == ("sms",)
     assert choice.email_note == (
-        "Codes can't be sent to your address ops@plant7: email address has no domain. "
+        "Codes can't be sent to your address o***@plant7: email address has no domain. "
         "Set up SMS instead, or ask an administrator to correct your address."
     )

@@ -583,7 +583,7 @@ async def test_a_user_whose_address_cannot_receive_mail_sets_up_sms_and_is_told_
             assert isinstance(app.screen, SetupScreen)  # not home with a password alone
             assert [c.kind for c in cards(app).cards] == ["sms"]
             assert status(app) == (
-                f"{INTRO} Codes can't be sent to your address ops@plant7: email address has no "
+                f"{INTRO} Codes can't be sent to your address o***@plant7: email address has no "
                 "domain. Set up SMS instead, or ask an administrator to correct your address."
             )
     finally:
