@@ -40,3 +40,15 @@ CREATE TABLE step_up_grants (
     how        TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX step_up_grants_by_user ON step_up_grants(user_id);
+
+-- Users an earlier MFA process failed (an address that can't receive mail) stay required to use MFA
+-- while it is on for their subscription (or while its process runs): at the next sign-in they set
+-- up another method instead of signing in with a password alone.
+UPDATE users SET mfa_required = 1
+WHERE mfa_required = 0
+  AND id IN (
+      SELECT mfa_job_failures.user_id
+      FROM mfa_job_failures JOIN mfa_jobs ON mfa_jobs.id = mfa_job_failures.job_id
+      JOIN subscriptions ON subscriptions.id = mfa_jobs.subscription_id
+      WHERE subscriptions.mfa_enabled = 1 OR mfa_jobs.status = 'running'
+  );
