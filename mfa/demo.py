@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mfa.addresses import check_address
 from mfa.config import Config
+from mfa.notices import is_notice
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -120,6 +121,11 @@ class DemoMessage:
     @classmethod
     def of(cls, row: OutboxMessage) -> DemoMessage:
         return cls(row.id, row.channel, row.recipient, row.subject, row.body, row.sent_at)
+
+    @property
+    def is_security_notice(self) -> bool:
+        """A security notice (``mfa.notices``), not a code."""
+        return is_notice(self.subject, self.body)
 
 
 async def delivered_messages(services: Services, limit: int) -> list[DemoMessage]:

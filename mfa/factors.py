@@ -259,6 +259,11 @@ async def confirm_setup(
         destination = check.challenge.destination
         changed = method.verified and method.destination != destination
         old_destination = method.destination if changed else None
+        # A method added while a number is set up: that number is an old destination to tell.
+        old_sms = None
+        if kind != "sms":
+            sms = await factor_store.method_of_kind(conn, user.id, "sms")
+            old_sms = sms.destination if sms is not None and sms.verified else None
         await factor_store.mark_verified(conn, method.id, destination, now)
         await factor_store.set_last_method(conn, user.id, method.id)
         event = "mfa.phone_changed" if changed else "mfa.method_verified"
@@ -278,7 +283,9 @@ async def confirm_setup(
             old_phone=old_destination if kind == "sms" else None,
         )  # fmt: skip
     elif not method.verified:
-        await notices.notify(services, user.id, NoticeKind.METHOD_ADDED, method=label)
+        await notices.notify(
+            services, user.id, NoticeKind.METHOD_ADDED, method=label, old_phone=old_sms
+        )
     return VerifyResult(
         ok=True,
         status="verified",

@@ -16,7 +16,8 @@ The kinds (:class:`NoticeKind`) and their keyword arguments:
 
 - ``METHOD_ADDED``, ``METHOD_CHANGED``, ``METHOD_REMOVED``: ``method`` names it as people read it
   (``SMS (+1 ***-***-0199)``). The old destinations are told too: ``old_phone`` (an E.164
-  number that was replaced or removed) gets a short text message as well;
+  number that was replaced or removed, or the verified number the user had when another method
+  was added) gets a short text message as well;
 - ``EMAIL_CHANGED``: an administrator changed the sign-in address; ``old_address`` receives the
   notice (the new, unproven address does not);
 - ``MFA_RESET``: an administrator removed the user's methods;
@@ -37,7 +38,7 @@ from mfa.services import Services
 from store import accounts as account_store
 from store import audit
 
-__all__ = ["NoticeKind", "NoticeReport", "notice_text", "notify"]
+__all__ = ["NoticeKind", "NoticeReport", "is_notice", "notice_text", "notify"]
 
 
 class NoticeKind(enum.Enum):
@@ -110,13 +111,32 @@ def notice_text(
     return subject, line
 
 
+SMS_PREFIX = "Security notice:"
+
+
+def is_notice(subject: str, body: str | None) -> bool:
+    """True for a message :func:`notify` sent (by its subject, or a text message's first words)."""
+    if subject:
+        return subject in _SUBJECTS
+    return (body or "").startswith(SMS_PREFIX)
+
+
 def _sms_text(kind: NoticeKind) -> str:
-    # Short, and sent only to a number that is being replaced or removed.
+    # Short: sent to a number that is being replaced or removed, or that was there before a new
+    # method was added.
+    if kind is NoticeKind.METHOD_ADDED:
+        return (
+            f"{SMS_PREFIX} a new way to receive your sign-in codes was added to your account. "
+            "If this wasn't you, tell your administrator."
+        )
     verb = "removed" if kind is NoticeKind.METHOD_REMOVED else "replaced"
     return (
-        f"Security notice: this number was {verb} as a way to receive your sign-in codes. "
+        f"{SMS_PREFIX} this number was {verb} as a way to receive your sign-in codes. "
         "If this wasn't you, tell your administrator."
     )
+
+
+_SUBJECTS = frozenset(notice_text(kind)[0] for kind in NoticeKind)
 
 
 async def notify(

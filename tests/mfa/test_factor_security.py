@@ -249,6 +249,22 @@ async def test_a_changed_number_tells_the_address_and_the_old_number(
             assert not re.search(r"\b\d{6}\b", mail.get_content()), "a notice carries a code"
 
 
+async def test_an_added_email_is_also_texted_to_the_number_set_up_before(
+    demo: Services, sink: SmtpSink
+) -> None:
+    user = await user_with_password(demo)
+    await set_up_sms(demo, user)
+    demo.clock.advance(31)  # type: ignore[attr-defined]
+    await set_up_email(demo, user, sink)
+    assert notices_to(sink, EMAIL) == [
+        "A verification method was added to your account",
+        "A verification method was added to your account",
+    ]
+    [newest_text, *_] = [m for m in await audit.outbox(demo.db) if m.channel == "sms"]
+    assert newest_text.recipient == MOBILE_E164
+    assert newest_text.body is not None and "a new way to receive" in newest_text.body
+
+
 async def test_a_removed_method_is_told_and_a_failed_notice_blocks_nothing(
     config: Config, clock: ManualClock
 ) -> None:

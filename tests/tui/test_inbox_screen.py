@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from mfa import codes, factors, sending
+from mfa import codes, factors, notices, sending
 from mfa.clock import ManualClock
 from mfa.demo_mail import DemoMailSink, demo_config
 from mfa.services import Services
@@ -288,3 +288,18 @@ async def _open_inbox(pilot: Pilot[None]) -> None:
 def test_snapshot_demo_inbox(snap_compare, tmp_path: Path, utc: None) -> None:
     with inbox_app(tmp_path) as app:
         assert snap_compare(app, terminal_size=(80, 24), run_before=_open_inbox)
+
+
+async def test_a_security_notice_is_listed_without_a_pop_up(
+    tmp_path: Path, clock: ManualClock, services: Services, sink: DemoMailSink
+) -> None:
+    async with running_app(tmp_path, clock, services=services) as (app, pilot):
+        await settle(pilot)
+        user = await jordan(services)
+        report = await notices.notify(services, user.id, notices.NoticeKind.MFA_RESET)
+        assert report.sent == ["email"]
+        [listed] = await app.demo_inbox.check()
+        assert listed.is_security_notice and listed.subject == (
+            "Multi-factor authentication was reset for your account"
+        )
+        assert notifications(app) == []

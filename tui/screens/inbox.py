@@ -6,7 +6,8 @@ In demo mode (``mfa-tui --demo``) email really travels over SMTP to the embedded
 each exactly as it was sent (rendered literally, never as markup).
 
 :class:`DemoInboxWatch` runs at App level: about once a second it looks for messages newer than the
-last one it saw and shows a notification for each, and refreshes the inbox when it is open. Tests
+last one it saw and shows a notification for each code (security notices are only listed), and
+refreshes the inbox when it is open. Tests
 call :meth:`DemoInboxWatch.check` themselves; in headless runs (tests, snapshots) the timer is not
 started, so no notification can appear at a moment a test doesn't choose.
 """
@@ -159,7 +160,10 @@ class DemoInboxWatch:
         if self.last_seen_id is None:
             return []
         self.last_seen_id, delivered = await demo.messages_after(self.services, self.last_seen_id)
-        for message in delivered[-NOTIFICATIONS_AT_ONCE:]:
+        # Codes are announced; security notices are listed without a pop-up that would cover
+        # the screen's own message line.
+        announced = [message for message in delivered if not message.is_security_notice]
+        for message in announced[-NOTIFICATIONS_AT_ONCE:]:
             self.app.notify(notification_text(message), title=INBOX_TITLE, markup=False)
         screen = self.app.screen
         if delivered and isinstance(screen, DemoInboxScreen):
