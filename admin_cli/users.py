@@ -80,6 +80,8 @@ def add_parsers(commands: Any) -> None:
 
 async def _init(services: Services, args: argparse.Namespace) -> int:
     password = read_password("Password for the first admin: ")
+    # Everything about the admin is checked before the subscription is created.
+    accounts.check_new_user(services, args.email, args.name, password)
     await accounts.create_subscription(services, args.subscription, args.product)
     subscription = await accounts.require_subscription(services, args.subscription)
     user, warning = await accounts.add_user(

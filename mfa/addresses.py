@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mfa.text import describe, refused_character, shown
+
+MAX_LENGTH = 320
+"""Longer text is refused outright (a deliverable address has at most 254 characters)."""
+
 
 class AddressError(ValueError):
     """The text can't be used as a sign-in name at all."""
@@ -23,8 +28,21 @@ class AddressVerdict:
 
 
 def check_address(text: str) -> AddressVerdict:
-    """Normalise ``text`` and decide whether codes can be emailed to it (no network lookups)."""
+    """Normalise ``text`` and decide whether codes can be emailed to it (no network lookups).
+
+    Raises :class:`AddressError` for text that can't be a sign-in name at all: control or format
+    characters (NUL included), text that can't be encoded, spaces, no ``@``, over-long text.
+    """
     raw = text.strip()
+    refused = refused_character(raw)
+    if refused is not None:
+        raise AddressError(
+            f"'{shown(raw)}' is not an email address: it contains {describe(refused)}."
+        )
+    if len(raw) > MAX_LENGTH:
+        raise AddressError(
+            f"'{shown(raw)}' is not an email address: it is longer than {MAX_LENGTH} characters."
+        )
     if (
         not raw
         or "@" not in raw
@@ -32,7 +50,7 @@ def check_address(text: str) -> AddressVerdict:
         or raw.endswith("@")
         or any(c.isspace() for c in raw)
     ):
-        raise AddressError(f"{raw!r} is not an email address.")
+        raise AddressError(f"'{shown(raw)}' is not an email address.")
     # Imported here: email-validator takes ~20 ms to import, and start-up doesn't need it.
     from email_validator import EmailNotValidError, validate_email
 
@@ -42,6 +60,15 @@ def check_address(text: str) -> AddressVerdict:
         local, _, domain = raw.rpartition("@")
         return AddressVerdict(f"{local}@{domain.lower()}", False, _reason(str(error)))
     return AddressVerdict(result.normalized, True, None)
+
+
+def lookup_form(text: str) -> str:
+    """The address to look an account up by: as :func:`check_address` would have stored it, so
+    that ``user@xn--bcher-kva.ch`` finds ``user@bücher.ch``; the trimmed text when it isn't one."""
+    try:
+        return check_address(text).email
+    except AddressError:
+        return text.strip()
 
 
 def _reason(detail: str) -> str:
