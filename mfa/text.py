@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import unicodedata
 
-REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-"""Control, format, surrogate, line and paragraph separator characters."""
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Control, format, surrogate, private-use and unassigned characters, line and paragraph
+separators: what a terminal may act on or can't show."""
 
 JOINERS = frozenset({"\u200c", "\u200d"})
 """Zero-width (non-)joiners: format characters that names in Persian and Indic scripts need."""
@@ -48,8 +49,15 @@ def describe(char: str) -> str:
     code = f"U+{ord(char):04X}"
     if is_surrogate(char):
         return f"characters that can't be read as text ({code}; check the terminal's encoding)"
-    if unicodedata.category(char) == "Cf":
+    category = unicodedata.category(char)
+    if category == "Cf":
         return f"an invisible formatting character ({code})"
+    if category == "Co":
+        return f"a private-use character ({code})"
+    if category == "Cn":
+        return f"a character Unicode doesn't define ({code})"
+    if category in {"Zl", "Zp"}:
+        return f"a line break ({code})"
     return f"a control character ({code})"
 
 

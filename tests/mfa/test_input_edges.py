@@ -39,9 +39,13 @@ async def test_importing_an_address_that_exists_in_another_case_or_form_says_so(
     services: Services, subscription: Subscription, other: str
 ) -> None:
     await accounts.add_user(services, subscription, "kä@example.com", "Kä", "user", None)
-    report = await accounts.import_csv_text(services, subscription, f"email,name,role\n{other},K,user\n")
+    report = await accounts.import_csv_text(
+        services, subscription, f"email,name,role\n{other},K,user\n"
+    )
     assert report.imported == 0
-    assert len(report.errors) == 1 and report.errors[0].startswith("line 2: an account with the address")
+    assert len(report.errors) == 1 and report.errors[0].startswith(
+        "line 2: an account with the address"
+    )
     assert report.errors[0].endswith("exists already.")
 
 
@@ -71,11 +75,15 @@ async def test_the_same_address_twice_in_one_file_in_two_forms_is_named(
 async def test_an_account_is_found_by_any_case_or_form_of_its_address(
     services: Services, subscription: Subscription
 ) -> None:
-    user, _ = await accounts.add_user(services, subscription, "kä@example.com", "Kä", "user", PASSWORD)
+    user, _ = await accounts.add_user(
+        services, subscription, "kä@example.com", "Kä", "user", PASSWORD
+    )
     for typed in ("KÄ@example.com", NFD_KA, " kä@EXAMPLE.com "):
         assert (await accounts.require_account(services, typed)).id == user.id
         result = await sign_in(services, typed, PASSWORD)
-        assert result.outcome is SignInOutcome.SIGNED_IN and result.user and result.user.id == user.id
+        assert (
+            result.outcome is SignInOutcome.SIGNED_IN and result.user and result.user.id == user.id
+        )
 
 
 async def test_text_after_a_nul_is_not_ignored_when_looking_an_account_up(
@@ -138,7 +146,9 @@ async def test_an_import_names_the_line_of_a_control_character(
 
 
 async def test_joiners_in_a_name_are_kept(services: Services, subscription: Subscription) -> None:
-    user, _ = await accounts.add_user(services, subscription, "mehr@example.com", "مهر\u200cنوش", "user", None)
+    user, _ = await accounts.add_user(
+        services, subscription, "mehr@example.com", "مهر\u200cنوش", "user", None
+    )
     assert user.display_name == "مهر\u200cنوش"
 
 
@@ -185,7 +195,9 @@ async def test_an_unclosed_quote_names_the_line_it_opens_on(
     services: Services, subscription: Subscription
 ) -> None:
     report = await accounts.import_csv_text(
-        services, subscription, 'email,name,role\nok@example.com,Ok,user\n"open@example.com,A,user\n'
+        services,
+        subscription,
+        'email,name,role\nok@example.com,Ok,user\n"open@example.com,A,user\n',
     )
     assert report.errors == ["line 3: a quoted field is never closed (a quote is missing)."]
 
@@ -208,7 +220,9 @@ UNREADABLE = "k\udce4@example.com"
 async def test_unreadable_text_is_refused_with_a_clear_message_and_writes_nothing(
     services: Services, subscription: Subscription
 ) -> None:
-    user, _ = await accounts.add_user(services, subscription, "ann@example.com", "Ann", "user", PASSWORD)
+    user, _ = await accounts.add_user(
+        services, subscription, "ann@example.com", "Ann", "user", PASSWORD
+    )
     before = dump(services)
     result = await sign_in(services, UNREADABLE, PASSWORD)
     assert result.outcome is SignInOutcome.REJECTED and result.message == UNREADABLE_INPUT
@@ -217,7 +231,9 @@ async def test_unreadable_text_is_refused_with_a_clear_message_and_writes_nothin
     attempts = [
         accounts.add_user(services, subscription, UNREADABLE, "K", "user", None),
         accounts.add_user(services, subscription, "k@example.com", "K\udce4", "user", None),
-        accounts.add_user(services, subscription, "k@example.com", "K", "user", "pass\udce4word long"),
+        accounts.add_user(
+            services, subscription, "k@example.com", "K", "user", "pass\udce4word long"
+        ),
         accounts.set_email(services, user.id, UNREADABLE),
         accounts.set_password(services, user.id, "pass\udce4word long"),
         accounts.change_password(services, user.id, "cur\udce4rent", "a new long passphrase"),
@@ -233,7 +249,9 @@ async def test_unreadable_text_is_refused_with_a_clear_message_and_writes_nothin
         message.encode("utf-8")  # printable anywhere: the surrogate is shown escaped
         assert "can't be read" in message, message
     report = await accounts.import_csv_text(
-        services, subscription, f"email,name,role,password\n{UNREADABLE},K,user,\nx@example.com,X\udc80,user,\n"
+        services,
+        subscription,
+        f"email,name,role,password\n{UNREADABLE},K,user,\nx@example.com,X\udc80,user,\n",
     )
     assert report.imported == 0 and [e.split(":")[0] for e in report.errors] == ["line 2", "line 3"]
     "".join(report.errors).encode("utf-8")

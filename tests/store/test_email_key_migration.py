@@ -55,7 +55,9 @@ async def test_existing_accounts_get_their_key(tmp_path: Path) -> None:
 async def test_two_accounts_that_share_a_key_stop_the_migration_naming_both(tmp_path: Path) -> None:
     # COLLATE NOCASE let these in: it folds ASCII only.
     path = tmp_path / "old.db"
-    file_before_the_key(path, ["ok@example.com", "KÄ@example.com", "x@example.com", "kä@example.com"])
+    file_before_the_key(
+        path, ["ok@example.com", "KÄ@example.com", "x@example.com", "kä@example.com"]
+    )
     with sqlite3.connect(path) as conn:
         before = list(conn.iterdump()), conn.execute("PRAGMA user_version").fetchone()[0]
     with pytest.raises(StoreError) as caught:
