@@ -370,6 +370,31 @@ async def test_an_address_that_is_not_one_keeps_the_dialog_open_with_the_reason(
         await services.close()
 
 
+async def test_a_control_sequence_in_a_new_address_is_refused_in_the_dialog(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    try:
+        job, _ = await mfa_process.begin(services, await subscription_id(services))
+        await mfa_process.follow(services, job.job_id)
+        async with app_on(services) as (app, pilot):
+            await open_preferences(app, pilot)
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, EditEmailDialog), "the dialog")
+            dialog = app.screen
+            dialog.query_one("#edit-email-input", Input).value = "dock\x1b]0;owned\x07@warehouse.com"
+            await pilot.press("enter")
+            await wait_for(
+                pilot, lambda: shown(dialog.query_one("#edit-email-error")) != "", "the reason"
+            )
+            reason = shown(dialog.query_one("#edit-email-error"))
+            assert "U+001B" in reason and "\x1b]" not in reason
+            assert app.screen is dialog
+        assert await account_store.user_by_email(services.db, "dock@warehouse") is not None
+    finally:
+        await services.close()
+
+
 # ---------------------------------------------------------------------------------- snapshots
 
 
