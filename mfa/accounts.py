@@ -108,9 +108,9 @@ def check_name(text: str, what: str = "The display name") -> str:
     return name
 
 
-def _checked_address(email: str) -> AddressVerdict:
+def _checked_address(services: Services, email: str) -> AddressVerdict:
     try:
-        return check_address(email)
+        return check_address(email, services.config.email.internal_domains)
     except AddressError as error:
         raise AccountError(str(error)) from None
 
@@ -124,7 +124,7 @@ def _checked_password(password: str, email: str, services: Services) -> str:
 
 def check_new_user(services: Services, email: str, display_name: str, password: str | None) -> None:
     """Everything :func:`add_user` checks before writing, for commands that create more first."""
-    verdict = _checked_address(email)
+    verdict = _checked_address(services, email)
     check_name(display_name)
     if password is not None:
         _checked_password(password, verdict.email, services)
@@ -134,7 +134,9 @@ async def require_account(services: Services, email: str) -> Account:
     """The account signing in with ``email``; AccountError names the address when there is none."""
     if unreadable(email):
         raise AccountError(f"The address '{shown(email)}': {UNREADABLE}")
-    user = await account_store.user_by_email(services.db, lookup_form(email))
+    user = await account_store.user_by_email(
+        services.db, lookup_form(email, services.config.email.internal_domains)
+    )
     if user is None:
         raise AccountError(f"There is no account with the address '{shown(email.strip())}'.")
     return Account.of(user)
@@ -203,7 +205,7 @@ async def add_user(
     """Create one account. Returns the user and a warning when its address can't receive codes."""
     if role not in ROLES:
         raise AccountError(f"Unknown role '{shown(role)}': use admin or user.")
-    verdict = _checked_address(email)
+    verdict = _checked_address(services, email)
     name = check_name(display_name)
     if password is None:
         password_hash = UNUSABLE_PASSWORD
@@ -345,7 +347,7 @@ def _read_rows(
         verdict = None
         if values.get("email"):
             try:
-                verdict = check_address(values["email"])
+                verdict = check_address(values["email"], services.config.email.internal_domains)
             except AddressError as error:
                 problems.append(str(error).rstrip("."))
         if verdict is not None:
@@ -388,7 +390,7 @@ async def set_email(
     services: Services, user_id: int, email: str, *, actor_id: int | None = None
 ) -> Account:
     """Change a user's sign-in address (checked and its verdict stored)."""
-    verdict = _checked_address(email)
+    verdict = _checked_address(services, email)
     async with services.db.write() as conn:
         if await account_store.email_taken_by_other(conn, verdict.email, user_id):
             raise AccountError(f"An account with the address {verdict.email} exists already.")

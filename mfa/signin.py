@@ -83,7 +83,8 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
     if unreadable(email) or unreadable(password):
         # Nothing is judged or recorded: no stored address or password can hold such text.
         return SignInResult(SignInOutcome.REJECTED, None, UNREADABLE_INPUT)
-    address = lookup_form(email) if email.strip() else ""
+    internal = services.config.email.internal_domains
+    address = lookup_form(email, internal) if email.strip() else ""
     found = await account_store.user_by_email(services.db, address) if address else None
     # The slow part runs first and outside any transaction, so the write lock is held briefly.
     matched = await services.hasher.verify_async(
