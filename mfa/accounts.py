@@ -28,7 +28,7 @@ ROLES = ("admin", "user")
 UNUSABLE_PASSWORD = "!no-password-set"
 """Stored instead of a hash for imported accounts without a password: nothing verifies against it."""
 
-MAX_NAME_LENGTH = 200
+MAX_NAME_LENGTH = 500
 """The longest display or subscription name accepted."""
 
 
