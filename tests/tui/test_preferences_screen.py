@@ -18,6 +18,7 @@ from mfa.mfa_process import JobProgress
 from mfa.services import Services, open_services
 from store import accounts as account_store
 from store import audit
+from store.email_key import email_key
 from tests.mfa.job_helpers import INSERT_USER, user_rows
 from tests.tui.helpers import SIZE, add_account, seeded_services, shown, temp_config
 from tui.app import MfaApp, create_app
@@ -383,7 +384,10 @@ async def test_the_fix_email_dialog_shows_a_stored_escape_sequence_made_visible(
     stored = "ops\x1b]0;owned\x07\t@plant7"
     try:
         async with services.db.write() as conn:
-            await conn.execute("UPDATE users SET email = ? WHERE email = 'ops@plant7'", (stored,))
+            await conn.execute(
+                "UPDATE users SET email = ?, email_key = ? WHERE email = 'ops@plant7'",
+                (stored, email_key(stored)),
+            )
         user = await account_store.user_by_email(services.db, stored)
         assert user is not None
         async with app_on(services) as (app, pilot):
