@@ -27,6 +27,7 @@ from mfa.services import Services, open_services
 from mfa.signin import SignInResult, sign_in
 from mfa.text import refused_character
 from tests.conftest import FAST_SECURITY
+from tests.mfa.factor_helpers import ATTEMPT, granted
 
 BOUNDED = settings(
     max_examples=120,
@@ -197,8 +198,11 @@ def test_any_phone_number_is_judged(world: World, number: str, region: str) -> N
         normalise_mobile(number, region)
     except InvalidPhoneNumber as error:
         assert_one_safe_line(error.message)
+    world.run(lambda: granted(world.services, world.account))  # a change confirmed with its owner
     before = world.dump()
-    result = world.run(lambda: sending.start_sms_setup(world.services, world.account, number))
+    result = world.run(
+        lambda: sending.start_sms_setup(world.services, world.account, number, attempt=ATTEMPT)
+    )
     assert_one_safe_line(result.message)
     if not result.ok:
         assert world.dump() == before
@@ -209,8 +213,10 @@ def test_any_phone_number_is_judged(world: World, number: str, region: str) -> N
 @given(code=st.one_of(any_text, st.text("0123456789 -", max_size=9)))
 def test_any_code_is_judged(world: World, code: str) -> None:
     for check in (
-        lambda: factors.verify_sign_in(world.services, world.account, code),
-        lambda: factors.confirm_setup(world.services, world.account, "email", code),
+        lambda: factors.verify_sign_in(world.services, world.account, code, attempt=ATTEMPT),
+        lambda: factors.confirm_setup(
+            world.services, world.account, "email", code, attempt=ATTEMPT
+        ),
     ):
         result = world.run(check)
         assert_one_safe_line(result.message or "verified")
