@@ -19,12 +19,18 @@ colours stripped (``NO_COLOR`` in a terminal drawing with its own colours) a ter
 background still shows the glyphs light on dark, which is the code the right way round. With colour
 the widget draws the glyphs white on black (``tui.widgets.qr``).
 
-How big it gets: an ``otpauth://`` URI for a 32-character secret, an issuer of a dozen characters and
-an e-mail address is about 110 bytes. Encoded as one byte-mode segment that needs version 6 (41
+How big it gets: an ``otpauth://`` URI holds a 32-character secret, the issuer twice and an e-mail
+address: 95 to 125 bytes for usual names. As one byte-mode segment, 108 bytes need version 6 (41
 modules); with the base32 secret in its own alphanumeric segment (5.5 bits a character instead of
-8) it fits version 5 (37 modules) at error correction level L. With a quiet zone of 2 modules that
-is 41 columns by 21 lines; with the standard's 4 it is 45 by 23, which an 80x24 screen can only
-just hold. Level L is the lowest; :func:`qr_matrix` lets segno raise it when that costs no size.
+8) they fit version 5 (37 modules) at error correction level L, and 120 bytes (the demo's "Acme
+Logistics" and "jordan.lee@example.com") need version 6. Drawn, version 5 takes 41x21 cells with a
+quiet zone of 2 and 45x23 with the standard's 4; version 6 takes 45x23 with 2. So on an 80x24
+screen the code takes nearly the full height, and 35 columns stay beside it. Level L is the lowest;
+:func:`qr_matrix` lets segno raise it when that costs no size.
+
+The quiet zone: ISO/IEC 18004 asks for 4 modules. Measured with zxing-cpp on a bitmap of the drawing
+surrounded by dark (a dark terminal), 1 module decodes and 0 does not. :func:`quiet_zone_for` takes
+the widest from 4 down to 1 that fits the room there is.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ import segno
 STANDARD_QUIET_ZONE = 4
 """The light margin ISO/IEC 18004 asks for, in modules."""
 
-MIN_QUIET_ZONE = 2
-"""The smallest margin drawn: phone scanners read a code with 2 modules reliably (1 decodes in tests
-too, but leaves nothing to spare when the terminal's own background is dark)."""
+MIN_QUIET_ZONE = 1
+"""The smallest margin drawn, when nothing wider fits: the least that still decodes (see above)."""
+
+DEFAULT_QUIET_ZONE = 2
+"""The margin of :func:`qr_lines` when no room is given."""
 
 Matrix = tuple[tuple[bool, ...], ...]
 """Rows of modules, True for dark, without a quiet zone."""
@@ -86,7 +94,7 @@ def drawn_size(modules: int, quiet_zone: int) -> tuple[int, int]:
 
 
 def quiet_zone_for(modules: int, max_columns: int, max_lines: int) -> int | None:
-    """The widest quiet zone, from the standard's 4 down to 2, that fits; None when none fits."""
+    """The widest quiet zone, from the standard's 4 down to 1, that fits; None when none fits."""
     for quiet_zone in range(STANDARD_QUIET_ZONE, MIN_QUIET_ZONE - 1, -1):
         columns, lines = drawn_size(modules, quiet_zone)
         if columns <= max_columns and lines <= max_lines:
@@ -116,6 +124,6 @@ def half_block_lines(
     ]
 
 
-def qr_lines(text: str, quiet_zone: int = MIN_QUIET_ZONE) -> list[str]:
+def qr_lines(text: str, quiet_zone: int = DEFAULT_QUIET_ZONE) -> list[str]:
     """``text`` as a QR code drawn in half blocks (see the module's docstring)."""
     return half_block_lines(qr_matrix(text), quiet_zone)

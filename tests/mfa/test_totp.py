@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import multiprocessing
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -36,8 +37,6 @@ ALL_KINDS = "email,sms,totp"
 
 
 def rfc_secret() -> str:
-    import base64
-
     return base64.b32encode(RFC_SEED).decode("ascii")
 
 

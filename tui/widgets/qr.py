@@ -15,7 +15,7 @@ Reverse video was the other choice; it draws the same cells in monochrome but no
 colour, so explicit colours it is.
 
 The quiet zone is the standard's 4 modules when the space the widget is given allows, else down
-to 2 (``mfa.qr_text.quiet_zone_for``). When not even that fits, the widget says how much room it
+to 1 (``mfa.qr_text.quiet_zone_for``). When not even that fits, the widget says how much room it
 needs instead of drawing a code no phone could read.
 """
 
