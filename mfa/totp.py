@@ -324,8 +324,7 @@ async def demo_current_code(services: Services, user_id: int) -> str | None:
     """
     if not services.demo:
         return None
-    async with services.db.write() as conn:
-        method = await totp_store.totp_method_in(conn, user_id)
+    method = await totp_store.totp_method_of(services.db, user_id)
     if method is None or not method.verified:
         return None
     try:

@@ -1,7 +1,7 @@
 """Queries for the authenticator app (TOTP) method: its row, its secrets and its last accepted step.
 
-Every function takes the connection of the caller's ``Database.write()`` transaction
-(``BEGIN IMMEDIATE``); the rules (time steps, window, replay) live in ``mfa.totp``.
+Functions taking a connection run inside the caller's ``Database.write()`` transaction
+(``BEGIN IMMEDIATE``); :func:`totp_method_of` is a plain read. The rules (time steps, window, replay) live in ``mfa.totp``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from store.db import Database
 from store.models import _FromRow
 
 KIND = "totp"
@@ -43,6 +44,14 @@ async def totp_method_in(conn: aiosqlite.Connection, user_id: int) -> TotpMethod
         "SELECT * FROM mfa_methods WHERE user_id = ? AND kind = ?", (user_id, KIND)
     ) as cursor:
         row = await cursor.fetchone()
+    return TotpMethod.from_row(row) if row else None
+
+
+async def totp_method_of(db: Database, user_id: int) -> TotpMethod | None:
+    """:func:`totp_method_in` as a plain read."""
+    row = await db.fetchone(
+        "SELECT * FROM mfa_methods WHERE user_id = ? AND kind = ?", (user_id, KIND)
+    )
     return TotpMethod.from_row(row) if row else None
 
 
