@@ -63,6 +63,7 @@ CODE_REPLAYED = (
 )
 NO_APP = "You don't have an authenticator app set up. Choose another method."
 NO_SETUP = "Start setting up the authenticator app again: press Setup."
+NOT_ALLOWED = "Your subscription doesn't allow authenticator apps. Choose another method."
 
 TotpSetupStatus = Literal["ready", "not_allowed", "unavailable", "no_account"]
 """How :func:`start_totp_setup` ended. ``ready``: scan or type the key, then confirm.
@@ -168,9 +169,7 @@ async def start_totp_setup(services: Services, user_id: int) -> TotpSetup:
         return TotpSetup(False, "no_account", "That account doesn't exist any more.")
     subscription = await account_store.subscription_by_id(services.db, user.subscription_id)
     if subscription is None or KIND not in subscription.allowed:
-        return TotpSetup(
-            False, "not_allowed", "Your subscription doesn't allow authenticator apps."
-        )
+        return TotpSetup(False, "not_allowed", NOT_ALLOWED)
     try:
         box = secret_box(services.config.key_path)
     except SecretKeyError as error:
@@ -276,6 +275,8 @@ async def verify_totp_sign_in(services: Services, user_id: int, code: str) -> Ve
     """
     now = services.now()
     security = services.config.security
+    if not await totp_allowed(services, user_id):
+        return VerifyResult(False, "no_code", NOT_ALLOWED)
     try:
         box = secret_box(services.config.key_path)
     except SecretKeyError as error:

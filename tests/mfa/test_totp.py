@@ -194,6 +194,20 @@ async def test_setup_is_refused_when_the_subscription_does_not_allow_apps(
     assert started.uri is None
 
 
+async def test_an_app_the_subscription_no_longer_allows_does_not_sign_in(
+    services: Services, user: User, clock: ManualClock
+) -> None:
+    key = key_of(await set_up_app(services, user, clock))
+    async with services.db.write() as conn:
+        await conn.execute(
+            "UPDATE subscriptions SET allowed_methods = 'email,sms' WHERE id = ?",
+            (user.subscription_id,),
+        )
+    clock.advance(30)
+    result = await totp.verify_totp_sign_in(services, user.id, reference_code(key, clock.now()))
+    assert not result.ok and "doesn't allow authenticator apps" in result.message
+
+
 # -------------------------------------------------------------------------------- window, replay
 
 
