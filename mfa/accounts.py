@@ -1,15 +1,14 @@
 """Subscriptions and user accounts: creating them, importing them from CSV, editing addresses.
 
 Every address is checked where it is written (``mfa.addresses``) and the verdict is stored, so the
-MFA process only reads it.
+MFA process only reads it. Screens see an account as an :class:`Account`, which has no password
+hash in it.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
-import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from mfa import throttle
 from mfa.addresses import AddressError, check_address
 from mfa.passwords import PasswordRejected, check_password, normalise
 from mfa.services import Services
+from mfa.wording import lock_sentence
 from store import accounts as account_store
 from store import audit
 from store.models import Subscription, User
@@ -30,6 +30,86 @@ class AccountError(ValueError):
     """An account change that can't be made; the message says why."""
 
 
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user account as the screens see it: no password hash, no failure count."""
+
+    id: int
+    subscription_id: int
+    email: str
+    email_deliverable: bool
+    """The verdict stored when the address was written: can it receive codes?"""
+    email_problem: str | None
+    """Why the address can't receive codes (None when it can)."""
+    display_name: str
+    role: str
+    status: str
+    mfa_required: bool
+    last_method_id: int | None
+    preferred_method_id: int | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(
+            id=user.id,
+            subscription_id=user.subscription_id,
+            email=user.email,
+            email_deliverable=bool(user.email_deliverable),
+            email_problem=user.email_problem,
+            display_name=user.display_name,
+            role=user.role,
+            status=user.status,
+            mfa_required=bool(user.mfa_required),
+            last_method_id=user.last_method_id,
+            preferred_method_id=user.preferred_method_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountHome:
+    """What the home screen shows: the account, its subscription's name and products."""
+
+    account: Account
+    subscription_name: str
+    """Empty when the subscription no longer exists."""
+    products: list[str]
+
+
+async def account_by_id(services: Services, user_id: int) -> Account | None:
+    """The account as it is stored now (None when it no longer exists)."""
+    user = await account_store.user_by_id(services.db, user_id)
+    return Account.of(user) if user is not None else None
+
+
+async def require_account(services: Services, email: str) -> Account:
+    """The account signing in with ``email``; AccountError names the address when there is none."""
+    user = await account_store.user_by_email(services.db, email.strip())
+    if user is None:
+        raise AccountError(f"There is no account with the address {email}.")
+    return Account.of(user)
+
+
+async def accounts_of(services: Services, subscription_id: int) -> list[Account]:
+    """Every account of a subscription, in the store's order (by address)."""
+    return [Account.of(user) for user in await account_store.users_of(services.db, subscription_id)]
+
+
+async def account_home(services: Services, account: Account) -> AccountHome:
+    """The home screen's data, read fresh (``account`` stands in when it has just been deleted)."""
+    fresh = await account_by_id(services, account.id) or account
+    subscription = await account_store.subscription_by_id(services.db, fresh.subscription_id)
+    products = await account_store.products_of(services.db, fresh.subscription_id)
+    return AccountHome(fresh, subscription.name if subscription else "", products)
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
@@ -41,10 +121,7 @@ class ImportReport:
 
 async def create_subscription(services: Services, name: str, products: list[str]) -> int:
     async with services.db.write() as conn:
-        existing = await conn.execute_fetchall(
-            "SELECT id FROM subscriptions WHERE name = ?", (name,)
-        )
-        if existing:
+        if await account_store.subscription_by_name(conn, name) is not None:
             raise AccountError(f"A subscription called {name!r} exists already.")
         return await account_store.create_subscription(conn, name, products, services.now())
 
@@ -219,17 +296,14 @@ async def import_csv_text(
 
 async def set_email(
     services: Services, user_id: int, email: str, *, actor_id: int | None = None
-) -> User:
+) -> Account:
     """Change a user's sign-in address (checked and its verdict stored)."""
     try:
         verdict = check_address(email)
     except AddressError as error:
         raise AccountError(str(error)) from None
     async with services.db.write() as conn:
-        rows = await conn.execute_fetchall(
-            "SELECT id FROM users WHERE email = ? AND id != ?", (verdict.email, user_id)
-        )
-        if rows:
+        if await account_store.email_taken_by_other(conn, verdict.email, user_id):
             raise AccountError(f"An account with the address {verdict.email} exists already.")
         await account_store.set_email(
             conn, user_id, verdict.email, verdict.deliverable, verdict.problem
@@ -238,10 +312,10 @@ async def set_email(
             conn, services.now(), "user.email_changed", actor_id=actor_id, subject_id=user_id,
             detail=verdict.email,
         )  # fmt: skip
-    user = await account_store.user_by_id(services.db, user_id)
-    if user is None:
+    account = await account_by_id(services, user_id)
+    if account is None:
         raise AccountError("That account no longer exists.")
-    return user
+    return account
 
 
 async def set_password(
@@ -298,21 +372,17 @@ async def change_password(services: Services, user_id: int, current: str, new: s
     async with services.db.write() as conn:
         wait = await throttle.check(conn, user, now, security)
         if wait is not None:
-            refusal = _wait_sentence(wait)
+            refusal = lock_sentence(wait)
             await audit.record(
                 conn, now, "user.password_change_failed",
                 actor_id=user.id, subject_id=user.id, detail="account locked",
             )  # fmt: skip
         else:
-            changed = False
-            if new_hash is not None:
-                # Only over the hash the current password was verified against: had an
-                # administrator set another password meanwhile, the one typed is no longer current.
-                cursor = await conn.execute(
-                    "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
-                    (new_hash, user.id, user.password_hash),
-                )
-                changed = cursor.rowcount == 1
+            # Only over the hash the current password was verified against: had an administrator
+            # set another password meanwhile, the one typed is no longer current.
+            changed = new_hash is not None and await account_store.replace_password_hash(
+                conn, user.id, user.password_hash, new_hash
+            )
             if changed:
                 await audit.record(
                     conn, now, "user.password_changed", actor_id=user.id, subject_id=user.id
@@ -321,7 +391,7 @@ async def change_password(services: Services, user_id: int, current: str, new: s
                 wait = await throttle.record_failure(conn, user.id, now, security)
                 refusal = CURRENT_PASSWORD_WRONG
                 if wait is not None:
-                    refusal += " " + _wait_sentence(wait)
+                    refusal += " " + lock_sentence(wait)
                 await audit.record(
                     conn, now, "user.password_change_failed",
                     actor_id=user.id, subject_id=user.id, detail="wrong current password",
@@ -330,20 +400,3 @@ async def change_password(services: Services, user_id: int, current: str, new: s
     if refusal is not None:
         raise AccountError(refusal)
 
-
-def _wait_sentence(wait: float) -> str:
-    """What an account that has to wait is told (the same words as for codes)."""
-    if not math.isfinite(wait):
-        return (
-            "This account is locked after too many failed attempts. Ask an administrator to "
-            "unlock it."
-        )
-    # mfa.codes pulls in pyotp and cryptography; the sign-in screen's start-up doesn't need them.
-    from mfa.codes import describe_wait
-
-    return f"Too many failed attempts: try again in {describe_wait(wait)}."
-
-
-def random_password() -> str:
-    """A strong password for accounts created by tools (shown once, never stored in clear)."""
-    return secrets.token_urlsafe(18)

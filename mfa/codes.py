@@ -1,19 +1,19 @@
-"""One-time code rules: how codes are made, when another may be sent, and how an entered code is judged.
+"""One-time code rules: how codes are made, what a message carrying one says, how an entered code is judged.
 
 Every method (factor) has its own random base32 secret, stored encrypted (``mfa.keys``). A code is
 ``HOTP(secret, digits=6).at(counter)``: each send advances the method's counter, so no two codes of a
 method share a counter, and the user's single live challenge (``otp_challenges``) remembers which
 counter it was. The code itself is never stored and never logged.
 
-The numbers come from ``SecurityConfig`` (defaults from DESIGN.md section 4):
+The numbers come from ``SecurityConfig`` (its defaults in brackets):
 
 - a code lives ``code_lifetime_seconds`` (600): accepted at 9:59, refused at 10:00;
 - ``code_attempts`` (5) wrong entries void it; the sixth entry is refused even when it is right;
 - it works once; a resend replaces it (the old code stops working);
 - every wrong code also counts in the account's consecutive-failure throttle (``mfa.throttle``),
   shared with passwords and by every process; a resend does not reset that count;
-- another code may be sent ``resend_cooldown_seconds`` (30) after the last send that *succeeded*, and
-  at most ``sends_per_window`` (5) per ``send_window_seconds`` (900) per account.
+- when another code may be sent (the cooldown and the send limit) is the send pipeline's rule
+  (``mfa.sending``).
 
 The functions taking a connection run inside the caller's ``Database.write()`` transaction
 (``BEGIN IMMEDIATE``), so two processes judging the same code are serialised: exactly one wins.
@@ -33,6 +33,8 @@ import pyotp
 from mfa import throttle
 from mfa.config import SecurityConfig
 from mfa.keys import SecretBox
+from mfa.wording import describe_wait, lock_sentence
+from store import accounts as account_store
 from store import factors as factor_store
 from store.factors import OtpChallenge
 from store.models import User
@@ -97,15 +99,6 @@ class CodeCheck:
     challenge: OtpChallenge | None
 
 
-@dataclass(frozen=True, slots=True)
-class SendWait:
-    """Why no code may be sent yet, and from when one may."""
-
-    reason: Literal["cooldown", "limit"]
-    available_at: float
-    message: str
-
-
 # ------------------------------------------------------------------------------------------- codes
 
 
@@ -127,95 +120,9 @@ def normalise_code(text: str) -> str | None:
     return None
 
 
-def describe_wait(seconds: float) -> str:
-    """A wait in words, rounded up: ``30 seconds``, ``1 minute``, ``7 minutes``, ``2 hours``."""
-    seconds = max(1, math.ceil(seconds))
-    if seconds < 60:
-        amount, unit = seconds, "second"
-    elif seconds < 3600:
-        amount, unit = math.ceil(seconds / 60), "minute"
-    else:
-        amount, unit = math.ceil(seconds / 3600), "hour"
-    return f"{amount} {unit}" if amount == 1 else f"{amount} {unit}s"
-
-
 def lifetime_words(security: SecurityConfig) -> str:
     """How long a code works, in words (``10 minutes``)."""
     return describe_wait(security.code_lifetime_seconds)
-
-
-# ------------------------------------------------------------------------------------------- sends
-
-
-async def send_wait(
-    conn: aiosqlite.Connection, user_id: int, now: float, security: SecurityConfig
-) -> SendWait | None:
-    """Why another code can't be sent to this account now; None when it can."""
-    cooldown_end = await _cooldown_end(conn, user_id, security)
-    window_end = await _window_end(conn, user_id, now, security)
-    if window_end is not None and window_end > now and window_end >= (cooldown_end or 0):
-        return SendWait(
-            "limit",
-            window_end,
-            f"You've asked for {security.sends_per_window} codes in the last "
-            f"{describe_wait(security.send_window_seconds)}, the most allowed. You can ask for "
-            f"another in {describe_wait(window_end - now)}.",
-        )
-    if cooldown_end is not None and cooldown_end > now:
-        return SendWait(
-            "cooldown",
-            cooldown_end,
-            f"You can ask for another code in {describe_wait(cooldown_end - now)}.",
-        )
-    return None
-
-
-async def next_send_at(
-    conn: aiosqlite.Connection, user_id: int, now: float, security: SecurityConfig
-) -> float | None:
-    """When the next send will be allowed; None when it is allowed now."""
-    wait = await send_wait(conn, user_id, now, security)
-    return wait.available_at if wait else None
-
-
-async def _cooldown_end(
-    conn: aiosqlite.Connection, user_id: int, security: SecurityConfig
-) -> float | None:
-    last = await factor_store.last_send_time(conn, user_id)
-    return None if last is None else last + security.resend_cooldown_seconds
-
-
-async def _window_end(
-    conn: aiosqlite.Connection, user_id: int, now: float, security: SecurityConfig
-) -> float | None:
-    """When the send limit stops binding, if it binds now (a send exactly a window ago is out)."""
-    recent = await factor_store.send_times_after(conn, user_id, now - security.send_window_seconds)
-    if len(recent) < security.sends_per_window:
-        return None
-    return recent[len(recent) - security.sends_per_window] + security.send_window_seconds
-
-
-async def issue(
-    conn: aiosqlite.Connection,
-    *,
-    user_id: int,
-    method_id: int,
-    counter: int,
-    destination: str,
-    purpose: str,
-    now: float,
-    security: SecurityConfig,
-) -> float:
-    """Record a code that was delivered: it becomes the live one, and the send counts toward the
-    cooldown and the limit. Returns when the code expires."""
-    expires_at = now + security.code_lifetime_seconds
-    await factor_store.replace_challenge(
-        conn, user_id, method_id, counter, destination, purpose, now, expires_at
-    )
-    await factor_store.record_send(conn, user_id, method_id, now)
-    keep = max(security.send_window_seconds, security.resend_cooldown_seconds)
-    await factor_store.forget_sends_before(conn, user_id, now - keep)
-    return expires_at
 
 
 # ------------------------------------------------------------------------------------ verification
@@ -239,7 +146,7 @@ async def check_code(
     attempts and counts in the account throttle. The caller records what success means (method
     used or verified, audit) in the same transaction.
     """
-    user = await factor_store.user_in(conn, user_id)
+    user = await account_store.user_by_id(conn, user_id)
     if user is None:
         return CodeCheck(VerifyResult(False, "no_code", CODE_USED_OR_REPLACED), None)
     locked = await _locked(conn, user, now, security)
@@ -305,7 +212,7 @@ async def check_code(
     retry_at = None
     if wait is not None:
         retry_at = now + wait if math.isfinite(wait) else None
-        message += " " + _wait_sentence(wait)
+        message += " " + lock_sentence(wait)
     return CodeCheck(
         VerifyResult(
             False,
@@ -323,7 +230,7 @@ async def locked_result(
     conn: aiosqlite.Connection, user_id: int, now: float, security: SecurityConfig
 ) -> VerifyResult | None:
     """A ``locked`` verdict when the account has to wait before trying codes; None otherwise."""
-    user = await factor_store.user_in(conn, user_id)
+    user = await account_store.user_by_id(conn, user_id)
     if user is None:
         return None
     return await _locked(conn, user, now, security)
@@ -336,16 +243,7 @@ async def _locked(
     if wait is None:
         return None
     retry_at = now + wait if math.isfinite(wait) else None
-    return VerifyResult(False, "locked", _wait_sentence(wait), retry_at=retry_at)
-
-
-def _wait_sentence(wait: float) -> str:
-    if not math.isfinite(wait):
-        return (
-            "This account is locked after too many failed attempts. Ask an administrator to "
-            "unlock it."
-        )
-    return f"Too many failed attempts: try again in {describe_wait(wait)}."
+    return VerifyResult(False, "locked", lock_sentence(wait), retry_at=retry_at)
 
 
 # ---------------------------------------------------------------------------------------- messages

@@ -10,9 +10,11 @@ environment variable (or file) that holds them.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-import tomllib
+import re
 import typing
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ class DatabaseConfig:
 @dataclass(frozen=True)
 class SecurityConfig:
     key_file: str = ""
-    """The key that encrypts code secrets at rest; empty means ``secret.key`` beside the database."""
+    """The key that encrypts code secrets at rest; empty means ``<database name>.key`` beside it."""
     argon2_memory_kib: int = 19_456
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
@@ -139,20 +141,30 @@ _CHOICES = {
 def load_config(
     explicit: str | Path | None = None, environ: typing.Mapping[str, str] | None = None
 ) -> Config:
-    """Read the configuration. An explicitly named file must exist; the others are optional."""
+    """Read the configuration. An explicitly named file must exist; the others are optional.
+
+    ``MFA_TUI_CONFIG`` set to the empty string means "no file at all": the defaults and the
+    environment only, never a host's ``/etc`` file (scripts and tests rely on that).
+    """
     environ = os.environ if environ is None else environ
-    path = explicit or environ.get(ENV_CONFIG) or None
-    if path is None:
+    path: str | Path | None = explicit or None
+    if path is None and ENV_CONFIG in environ:
+        path = environ[ENV_CONFIG] or None
+    elif path is None:
         path = next((p for p in (SYSTEM_CONFIG, user_config_file()) if p.is_file()), None)
     raw: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
+        import tomllib  # only when there is a file to read: start-up without one skips it
+
         path = Path(path)
         source = str(path)
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"The configuration file {path} does not exist.") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text; save the file as UTF-8.") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: not valid TOML ({error}).") from None
         except OSError as error:
@@ -161,40 +173,70 @@ def load_config(
 
 
 def build_config(raw: dict[str, Any], source: str, environ: typing.Mapping[str, str]) -> Config:
-    sections: dict[str, Any] = {}
     for name, value in raw.items():
         if name not in _SECTIONS:
-            raise ConfigError(f"{source}: unknown section [{name}].")
+            raise ConfigError(f"{source}: unknown section [{shown(name)}].")
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table.")
+    overrides = _environment_overrides(environ)
+    sections: dict[str, Any] = {}
     for name, cls in _SECTIONS.items():
-        values = dict(raw.get(name, {}))
         known = {f.name: f for f in dataclasses.fields(cls)}
-        for key in values:
+        checked: dict[str, Any] = {}
+        for key, value in raw.get(name, {}).items():
             if key not in known:
-                raise ConfigError(f"{source}: unknown key {name}.{key}.")
-        for env_name, env_value in environ.items():
-            if env_name.startswith(ENV_PREFIX):
-                parts = env_name[len(ENV_PREFIX) :].lower().split("__")
-                if len(parts) == 2 and parts[0] == name:
-                    if parts[1] not in known:
-                        raise ConfigError(f"environment {env_name}: unknown key {name}.{parts[1]}.")
-                    values[parts[1]] = _from_text(
-                        env_value, known[parts[1]], f"{name}.{parts[1]}", env_name
-                    )
-        checked = {}
-        for key, value in values.items():
+                raise ConfigError(f"{source}: unknown key {name}.{shown(key)}.")
             checked[key] = _check(value, known[key], f"{name}.{key}", source)
+        for (section, key), (env_name, text) in overrides.items():
+            if section != name:
+                continue
+            if key not in known:
+                raise ConfigError(
+                    f"environment {shown(env_name)}: unknown key {name}.{shown(key)}."
+                )
+            checked[key] = _from_text(text, known[key], f"{name}.{key}", env_name)
+        for key, value in checked.items():
             choices = _CHOICES.get((name, key))
-            if choices and checked[key] not in choices:
+            if choices and value not in choices:
                 raise ConfigError(
                     f"{source}: {name}.{key} must be one of {', '.join(sorted(choices))}, "
-                    f"not {checked[key]!r}."
+                    f"not {shown(repr(value))}."
                 )
         sections[name] = cls(**checked)
     config = Config(**sections, source=source)
     _check_ranges(config)
     return config
+
+
+def _environment_overrides(
+    environ: typing.Mapping[str, str],
+) -> dict[tuple[str, str], tuple[str, str]]:
+    """``MFA_TUI__SECTION__KEY`` variables by (section, key); an unknown section stops the program
+    just as an unknown key does, naming the variable."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for env_name, text in environ.items():
+        if not env_name.startswith(ENV_PREFIX):
+            continue
+        parts = env_name[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) != 2 or parts[0] not in _SECTIONS:
+            raise ConfigError(
+                f"environment {shown(env_name)}: not a configuration key "
+                f"(expected {ENV_PREFIX}SECTION__KEY with a section of "
+                f"{', '.join(_SECTIONS)})."
+            )
+        found[(parts[0], parts[1])] = (env_name, text)
+    return found
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print in a one-line message: control and format characters escaped."""
+    out = []
+    for char in text:
+        if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"}:
+            out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _base_type(f: dataclasses.Field[Any]) -> type:
@@ -205,43 +247,91 @@ def _base_type(f: dataclasses.Field[Any]) -> type:
 def _check(value: Any, f: dataclasses.Field[Any], key: str, source: str) -> Any:
     expected = _base_type(f)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if expected is int and isinstance(value, bool):
         raise ConfigError(f"{source}: {key} must be a whole number, not {value!r}.")
     if not isinstance(value, expected):
         names = {int: "a whole number", float: "a number", str: "text", bool: "true or false"}
-        raise ConfigError(f"{source}: {key} must be {names[expected]}, not {value!r}.")
+        raise ConfigError(f"{source}: {key} must be {names[expected]}, not {shown(repr(value))}.")
+    if expected is float and not math.isfinite(value):
+        raise ConfigError(f"{source}: {key} must be a finite number, not {value!r}.")
     return value
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+
+
 def _from_text(text: str, f: dataclasses.Field[Any], key: str, env_name: str) -> Any:
+    # Only ASCII digits: int() also takes other scripts' digits, which nobody means here.
     expected = _base_type(f)
-    try:
-        if expected is bool:
-            if text.lower() not in {"1", "0", "true", "false", "yes", "no"}:
-                raise ValueError
-            return text.lower() in {"1", "true", "yes"}
-        return expected(text)
-    except ValueError:
-        raise ConfigError(f"environment {env_name}: {key} can't be {text!r}.") from None
+    if expected is str:
+        return text
+    lowered = text.strip().lower()
+    if expected is bool and lowered in {"1", "0", "true", "false", "yes", "no"}:
+        return lowered in {"1", "true", "yes"}
+    if expected is int and _WHOLE.fullmatch(lowered):
+        return int(lowered)
+    if expected is float and _DECIMAL.fullmatch(lowered):
+        return float(lowered)
+    raise ConfigError(f"environment {shown(env_name)}: {key} can't be {shown(repr(text))}.")
+
+
+ARGON2_PAIRS = ((47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5))
+"""argon2id (memory KiB, passes) pairs of equal strength; a setting must reach one of them
+(OWASP Password Storage Cheat Sheet)."""
+
+_BOUNDS: dict[str, tuple[float, float, str]] = {
+    # key: (lowest, highest, why) — the why names the source of a security floor or ceiling.
+    "security.argon2_time_cost": (1, 64, "argon2"),
+    "security.argon2_parallelism": (1, 64, "argon2"),
+    "security.argon2_memory_kib": (7_168, 4_194_304, "OWASP Password Storage, up to 4 GiB"),
+    "security.min_password_length": (8, 1_024, "NIST SP 800-63B: at least 8"),
+    "security.max_password_length": (64, 4_096, "NIST SP 800-63B: at least 64"),
+    "security.code_lifetime_seconds": (30, 600, "NIST SP 800-63B: at most 10 minutes"),
+    "security.code_attempts": (1, 10, "at most 10 tries per code"),
+    "security.lockout_free_failures": (0, 100, "NIST SP 800-63B: at most 100 failures"),
+    "security.lockout_base_seconds": (1, 86_400, "a positive wait"),
+    "security.lockout_max_seconds": (1, 86_400, "at most a day"),
+    "security.lockout_hard_limit": (1, 100, "NIST SP 800-63B: at most 100 failures"),
+    "security.resend_cooldown_seconds": (0, 3_600, "at most an hour"),
+    "security.sends_per_window": (1, 1_000, "a positive number"),
+    "security.send_window_seconds": (1, 86_400, "at most a day"),
+    "security.idle_lock_seconds": (1, 1_800, "NIST SP 800-63B AAL2: at most 30 minutes idle"),
+    "security.session_max_seconds": (60, 43_200, "NIST SP 800-63B AAL2: at most 12 hours"),
+    "email.port": (1, 65_535, "a TCP port"),
+    "email.timeout_seconds": (0.1, 600, "a positive number of seconds"),
+    "sms.timeout_seconds": (0.1, 600, "a positive number of seconds"),
+}
 
 
 def _check_ranges(config: Config) -> None:
+    for dotted, (low, high, why) in _BOUNDS.items():
+        section, key = dotted.split(".")
+        value = getattr(getattr(config, section), key)
+        if not low <= value <= high:
+            limit = f"at least {_number(low)}" if value < low else f"at most {_number(high)}"
+            raise ConfigError(
+                f"{config.source}: {dotted} must be {limit} ({why}), not {_number(value)}."
+            )
     sec = config.security
-    positive = [
-        "argon2_memory_kib", "argon2_time_cost", "argon2_parallelism", "min_password_length",
-        "code_lifetime_seconds", "code_attempts", "lockout_base_seconds", "lockout_max_seconds",
-        "lockout_hard_limit", "sends_per_window", "send_window_seconds", "idle_lock_seconds",
-        "session_max_seconds",
-    ]  # fmt: skip
-    for key in positive:
-        if getattr(sec, key) <= 0:
-            raise ConfigError(f"{config.source}: security.{key} must be greater than 0.")
-    if sec.max_password_length < 64:
-        raise ConfigError(f"{config.source}: security.max_password_length must be at least 64.")
-    if sec.min_password_length < 8:
-        raise ConfigError(f"{config.source}: security.min_password_length must be at least 8.")
-    if sec.lockout_hard_limit > 100:
-        raise ConfigError(f"{config.source}: security.lockout_hard_limit must be at most 100.")
-    if not 0 < config.email.port < 65536:
-        raise ConfigError(f"{config.source}: email.port must be between 1 and 65535.")
+    if sec.min_password_length > sec.max_password_length:
+        raise ConfigError(
+            f"{config.source}: security.min_password_length ({sec.min_password_length}) is above "
+            f"security.max_password_length ({sec.max_password_length}); no password could pass."
+        )
+    if sec.lockout_base_seconds > sec.lockout_max_seconds:
+        raise ConfigError(
+            f"{config.source}: security.lockout_base_seconds is above security.lockout_max_seconds."
+        )
+    memory, passes = sec.argon2_memory_kib, sec.argon2_time_cost
+    if not any(memory >= m and passes >= t for m, t in ARGON2_PAIRS):
+        pairs = ", ".join(f"{m} KiB x {t}" for m, t in ARGON2_PAIRS)
+        raise ConfigError(
+            f"{config.source}: security.argon2_memory_kib = {memory} with argon2_time_cost = "
+            f"{passes} is weaker than OWASP's argon2id floor (one of: {pairs})."
+        )
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if float(value).is_integer() else f"{value:,g}"

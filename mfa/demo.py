@@ -2,6 +2,8 @@
 
 Three users have sign-in names that can't receive mail, so the MFA process shows real failures.
 The demo passwords are public (the sign-in screen shows them); never use demo mode for real data.
+The Demo inbox reads what the demo delivered through :func:`delivered_messages` and
+:func:`messages_after`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from mfa.config import Config
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
+from store.models import OutboxMessage
 
 SUBSCRIPTION = "Acme Logistics"
 PRODUCTS = [
@@ -99,3 +102,45 @@ async def seed(services: Services) -> None:
                 now,
             )
         await audit.record(conn, now, "demo.seeded", detail=f"{len(DEMO_USERS)} accounts")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMessage:
+    """One message the demo delivered (email or SMS), with its body as sent."""
+
+    id: int
+    channel: str
+    """``email`` or ``sms``."""
+    recipient: str
+    subject: str
+    body: str | None
+    """None when no body was kept (messages sent outside demo mode)."""
+    sent_at: float
+
+    @classmethod
+    def of(cls, row: OutboxMessage) -> DemoMessage:
+        return cls(row.id, row.channel, row.recipient, row.subject, row.body, row.sent_at)
+
+
+async def delivered_messages(services: Services, limit: int) -> list[DemoMessage]:
+    """Up to ``limit`` delivered messages (not the failed attempts), newest first."""
+    rows = await audit.outbox(services.db, limit=limit * 2)
+    return [DemoMessage.of(row) for row in rows if row.error is None][:limit]
+
+
+async def newest_message_id(services: Services) -> int:
+    """The id of the newest delivery attempt so far (0 before the first)."""
+    newest = await audit.outbox(services.db, limit=1)
+    return newest[0].id if newest else 0
+
+
+async def messages_after(
+    services: Services, after_id: int, limit: int = 100
+) -> tuple[int, list[DemoMessage]]:
+    """Delivery attempts newer than ``after_id``: the newest id seen, and the delivered ones among
+    them, oldest first."""
+    rows = await audit.outbox(services.db, limit=limit, after_id=after_id)
+    if not rows:
+        return after_id, []
+    newest = max(row.id for row in rows)
+    return newest, [DemoMessage.of(row) for row in reversed(rows) if row.error is None]

@@ -11,8 +11,9 @@ The General Preferences screen and ``mfa-tui admin mfa ...`` both use this modul
 - :func:`retry` runs the users that failed in the latest job again; :func:`disable` turns MFA off.
 
 A user succeeds when the account is active and its address can receive codes: the verdict stored
-when the address was written (see ``mfa.addresses``), so the job itself checks nothing slowly. The
-user is then required to set up MFA at the next sign-in; the job never creates a factor.
+when the address was written (see ``mfa.addresses``), so the job itself checks nothing slowly
+(:func:`decide`). The user is then required to set up MFA at the next sign-in; the job never
+creates a factor.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from mfa.services import Services
 from store import accounts as account_store
 from store import audit
 from store import jobs as job_store
-from store.jobs import COMPLETE, RUNNING, FailedItem, JobRow
+from store.jobs import COMPLETE, RUNNING, Decision, JobRow, PendingUser
 
 __all__ = [
+    "ACCOUNT_DISABLED",
+    "ADDRESS_NOT_VALID",
     "BATCH_SIZE",
     "COMPLETE",
     "LEASE_SECONDS",
@@ -44,11 +47,13 @@ __all__ = [
     "Outcome",
     "ProgressCallback",
     "begin",
+    "decide",
     "disable",
     "failed_users",
     "follow",
     "job_progress",
     "latest_job",
+    "mfa_enabled",
     "outcome",
     "process_owner_id",
     "progress_of",
@@ -68,8 +73,10 @@ PAUSE_SECONDS = 0.002
 other processes' writers (sign-ins, another admin pressing Begin), whose SQLite busy handler only
 retries every few milliseconds, would wait until the whole job ends."""
 
-FailedUser = FailedItem
-"""A failed user: ``user_id``, ``email``, ``display_name`` and ``reason``."""
+ACCOUNT_DISABLED = "account disabled"
+"""The reason given for a user whose account is disabled."""
+ADDRESS_NOT_VALID = "email address is not valid"
+"""The reason given when an address can't receive codes and no detail was stored with it."""
 
 
 class MfaProcessError(Exception):
@@ -111,6 +118,29 @@ class Outcome:
     @property
     def total(self) -> int:
         return self.succeeded + self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class FailedUser:
+    """A user the job could not enable, with the reason in words a person understands."""
+
+    user_id: int
+    email: str
+    display_name: str
+    reason: str
+
+
+def decide(user: PendingUser) -> Decision:
+    """The MFA process's rule for one user: succeeded, or failed with a reason a person understands.
+
+    Only stored facts are read (the address's verdict was stored when it was written), so a batch
+    of thousands is decided without waiting on anything.
+    """
+    if user.status != "active":
+        return Decision(user.user_id, ACCOUNT_DISABLED)
+    if not user.email_deliverable:
+        return Decision(user.user_id, user.email_problem or ADDRESS_NOT_VALID)
+    return Decision(user.user_id)
 
 
 ProgressCallback = Callable[[JobProgress], Awaitable[None] | None]
@@ -211,11 +241,8 @@ async def retry(
         running = await job_store.running_job(conn, subscription_id)
         if running is not None:
             return JobProgress.of(running), False
-        async with conn.execute(
-            "SELECT mfa_enabled FROM subscriptions WHERE id = ?", (subscription_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None or not row[0]:
+        subscription = await account_store.subscription_by_id(conn, subscription_id)
+        if subscription is None or not subscription.mfa_enabled:
             raise MfaProcessError("MFA is OFF for this subscription: turn it on first.")
         latest = await job_store.latest_job(conn, subscription_id)
         if latest is None or latest.failed == 0:
@@ -268,6 +295,12 @@ async def running_job(services: Services, subscription_id: int) -> JobProgress |
     return JobProgress.of(job) if job else None
 
 
+async def mfa_enabled(services: Services, subscription_id: int) -> bool | None:
+    """Whether MFA is ON for the subscription; None when the subscription no longer exists."""
+    subscription = await account_store.subscription_by_id(services.db, subscription_id)
+    return bool(subscription.mfa_enabled) if subscription is not None else None
+
+
 async def outcome(services: Services, job_id: int) -> Outcome:
     """How many users of the subscription succeeded and failed, once ``job_id`` is complete.
 
@@ -290,9 +323,13 @@ async def failed_users(
     services: Services, job_id: int, *, limit: int | None = None, offset: int = 0
 ) -> list[FailedUser]:
     """The users the job could not enable, with the reason, in address order."""
-    return await job_store.failed_items(
+    items = await job_store.failed_items(
         services.db, job_id, limit=-1 if limit is None else limit, offset=offset
     )
+    return [
+        FailedUser(item.user_id, item.email, item.display_name, item.reason or ADDRESS_NOT_VALID)
+        for item in items
+    ]
 
 
 async def _claim(
@@ -321,7 +358,8 @@ async def _run_batch(
         now = services.now()
         if not await job_store.renew_lease(conn, job_id, owner, now + lease_seconds):
             return None
-        result = await job_store.process_batch(conn, job_id, batch_size)
+        batch = await job_store.pending_batch(conn, job_id, batch_size)
+        result = await job_store.record_decisions(conn, job_id, [decide(user) for user in batch])
         done = result.processed < batch_size or not await job_store.has_pending(conn, job_id)
         finished_at = now if done else None
         job = await job_store.record_batch(

@@ -7,14 +7,14 @@ which run it in a thread so the event loop (and the terminal UI) keeps answering
 from __future__ import annotations
 
 import asyncio
-import base64
-import secrets
 import unicodedata
-
-from argon2 import PasswordHasher, extract_parameters
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from mfa.config import SecurityConfig
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 
 def normalise(password: str) -> str:
@@ -26,15 +26,26 @@ class Passwords:
     """Hashes and checks passwords with the configured argon2id parameters."""
 
     def __init__(self, security: SecurityConfig) -> None:
-        self._hasher = PasswordHasher(
-            time_cost=security.argon2_time_cost,
-            memory_cost=security.argon2_memory_kib,
-            parallelism=security.argon2_parallelism,
+        self._security = security
+
+    @cached_property
+    def _hasher(self) -> PasswordHasher:
+        # argon2 (C bindings through cffi) is imported by the first hash or check, not at start-up:
+        # the sign-in screen paints before anyone has typed a password.
+        from argon2 import PasswordHasher
+
+        return PasswordHasher(
+            time_cost=self._security.argon2_time_cost,
+            memory_cost=self._security.argon2_memory_kib,
+            parallelism=self._security.argon2_parallelism,
         )
-        self._dummy_hash = _unmatchable_hash(self._hasher)
+
+    @cached_property
+    def _dummy_hash(self) -> str:
         """Verified against when there is no usable hash (unknown account, no password set), so
         those attempts cost one full verification like any other. Built from random bytes rather
-        than by hashing, so creating a ``Passwords`` costs nothing at start-up."""
+        than by hashing, so it costs nothing."""
+        return _unmatchable_hash(self._hasher)
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(normalise(password))
@@ -45,6 +56,8 @@ class Passwords:
         Every call costs one full argon2 verification, whether the hash is None (unknown account),
         unusable (an account without a password) or real, so the time taken reveals nothing.
         """
+        from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
         usable = stored_hash is not None and _parses(stored_hash)
         try:
             matched = self._hasher.verify(
@@ -56,6 +69,8 @@ class Passwords:
 
     def needs_rehash(self, stored_hash: str) -> bool:
         """True when the stored parameters are weaker than (or differ from) the configured ones."""
+        from argon2.exceptions import InvalidHashError
+
         try:
             return self._hasher.check_needs_rehash(stored_hash)
         except InvalidHashError:
@@ -69,6 +84,9 @@ class Passwords:
 
 
 def _parses(stored_hash: str) -> bool:
+    from argon2 import extract_parameters
+    from argon2.exceptions import InvalidHashError
+
     try:
         extract_parameters(stored_hash)
     except (InvalidHashError, ValueError):
@@ -78,6 +96,8 @@ def _parses(stored_hash: str) -> bool:
 
 def _unmatchable_hash(hasher: PasswordHasher) -> str:
     """A well-formed argon2id hash with the hasher's parameters that no password matches."""
+    import base64
+    import secrets  # with hashlib, a few milliseconds of start-up otherwise
 
     def encode(data: bytes) -> str:
         return base64.b64encode(data).decode("ascii").rstrip("=")

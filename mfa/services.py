@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 from mfa.clock import Clock, SystemClock
 from mfa.config import Config
 from mfa.passwords import Passwords
-from store import Database, open_database
+from store import Database, StoreError, open_database
+
+__all__ = ["Services", "StoreError", "open_services"]
 
 if TYPE_CHECKING:
-    from mfa.factors import Deliverer
+    from mfa.sending import Deliverer
 
 
 @dataclass
@@ -28,7 +30,7 @@ class Services:
     demo: bool = False
     """Demo mode: message bodies are kept in the outbox so the demo inbox can show them."""
     deliverer: Deliverer | None = None
-    """Sends codes by email and SMS; built from ``config`` on first use (``mfa.factors.deliverer_for``)."""
+    """Sends codes by email and SMS; built from ``config`` on first use (``mfa.sending.deliverer_for``)."""
 
     def __post_init__(self) -> None:
         if self.passwords is None:
@@ -53,6 +55,9 @@ async def open_services(
     demo: bool = False,
     db_path: str | Path | None = None,
 ) -> Services:
-    """Open the configured database (migrating it) and return the services around it."""
+    """Open the configured database (migrating it) and return the services around it.
+
+    Raises ``StoreError`` (re-exported here for the front ends) when the file can't be used.
+    """
     db = await open_database(db_path or config.database_path)
     return Services(config=config, db=db, clock=clock or SystemClock(), demo=demo)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from mfa.accounts import Account
 from mfa.config import SecurityConfig
 from mfa.services import Services
 from store import audit
-from store.models import User
 
 
 class SessionEnd(enum.Enum):
@@ -28,7 +28,7 @@ class SessionEnd(enum.Enum):
 class Session:
     """Who is signed in, since when, and when they last pressed a key."""
 
-    user: User
+    user: Account
     started_at: float
     last_activity: float
     signed_in: bool = True
@@ -36,7 +36,7 @@ class Session:
     verify): the same idle rules apply, but nothing behind the sign-in is reachable yet."""
 
     @classmethod
-    def start(cls, user: User, now: float, *, signed_in: bool = True) -> Session:
+    def start(cls, user: Account, now: float, *, signed_in: bool = True) -> Session:
         return cls(user=user, started_at=now, last_activity=now, signed_in=signed_in)
 
     def touch(self, now: float) -> None:

@@ -26,17 +26,17 @@ Audit events (``audit_events.event``; ``detail`` gives the reason or the next st
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 
-import aiosqlite
-
 from mfa import throttle
-from mfa.accounts import UNUSABLE_PASSWORD
+from mfa.accounts import UNUSABLE_PASSWORD, Account
 from mfa.services import Services
+from mfa.wording import wait_note
 from store import accounts as account_store
 from store import audit
-from store.models import Subscription, User
+from store import factors as factor_store
+from store.db import Transaction
+from store.models import User
 
 INCORRECT = "Incorrect email or password."
 """The one message for every refused sign-in."""
@@ -56,7 +56,7 @@ class SignInResult:
     """The verdict on one email-and-password attempt."""
 
     outcome: SignInOutcome
-    user: User | None = None
+    user: Account | None = None
     """The account, for every outcome except ``REJECTED`` (where it is always None)."""
     message: str = ""
     """What to show: :data:`INCORRECT` when rejected, empty otherwise."""
@@ -80,7 +80,7 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
     security = services.config.security
     now = services.now()
     async with services.db.write() as conn:
-        user = await _user_in(conn, found.id) if found is not None else None
+        user = await account_store.user_by_id(conn, found.id) if found is not None else None
         if user is None:
             await _failed(conn, now, None, "unknown address")
             return REJECTED
@@ -89,7 +89,7 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
             return REJECTED
         wait = await throttle.check(conn, user, now, security)
         if wait is not None:
-            await _failed(conn, now, user.id, f"account locked ({_wait_words(wait)})")
+            await _failed(conn, now, user.id, f"account locked ({wait_note(wait)})")
             return REJECTED
         if not matched or user.password_hash != found.password_hash:
             wait = await throttle.record_failure(conn, user.id, now, security)
@@ -97,7 +97,7 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
                 "no password set" if user.password_hash == UNUSABLE_PASSWORD else "wrong password"
             )
             if wait is not None:
-                reason += f"; locked ({_wait_words(wait)})"
+                reason += f"; locked ({wait_note(wait)})"
             await _failed(conn, now, user.id, reason)
             return REJECTED
         outcome = await _next_step(conn, user)
@@ -111,36 +111,23 @@ async def sign_in(services: Services, email: str, password: str) -> SignInResult
             )  # fmt: skip
     if services.hasher.needs_rehash(user.password_hash):
         user = await _rehash(services, user, password)
-    return SignInResult(outcome, user, "")
+    return SignInResult(outcome, Account.of(user), "")
 
 
-async def _user_in(conn: aiosqlite.Connection, user_id: int) -> User | None:
-    async with conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cursor:
-        row = await cursor.fetchone()
-    return User.from_row(row) if row else None
-
-
-async def _next_step(conn: aiosqlite.Connection, user: User) -> SignInOutcome:
-    async with conn.execute(
-        "SELECT * FROM subscriptions WHERE id = ?", (user.subscription_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    subscription = Subscription.from_row(row) if row else None
+async def _next_step(conn: Transaction, user: User) -> SignInOutcome:
+    subscription = await account_store.subscription_by_id(conn, user.subscription_id)
     if subscription is None or not subscription.mfa_enabled or not user.mfa_required:
         return SignInOutcome.SIGNED_IN
     # Only methods the subscription still allows can receive a code (as mfa.factors decides).
     allowed = subscription.allowed
-    marks = ",".join("?" * len(allowed)) or "NULL"
-    async with conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM mfa_methods WHERE user_id = ? AND verified_at IS NOT NULL"
-        f" AND kind IN ({marks}))",
-        (user.id, *allowed),
-    ) as cursor:
-        (has_method,) = await cursor.fetchone() or (0,)
+    has_method = any(
+        method.verified and method.kind in allowed
+        for method in await factor_store.methods_in(conn, user.id)
+    )
     return SignInOutcome.NEEDS_VERIFICATION if has_method else SignInOutcome.NEEDS_SETUP
 
 
-async def _failed(conn: aiosqlite.Connection, now: float, user_id: int | None, reason: str) -> None:
+async def _failed(conn: Transaction, now: float, user_id: int | None, reason: str) -> None:
     await audit.record(conn, now, "signin.failed", subject_id=user_id, detail=reason)
 
 
@@ -149,19 +136,11 @@ async def _rehash(services: Services, user: User, password: str) -> User:
     new_hash = await services.hasher.hash_async(password)
     async with services.db.write() as conn:
         # Only if nobody changed the password meanwhile.
-        cursor = await conn.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
-            (new_hash, user.id, user.password_hash),
-        )
-        if cursor.rowcount != 1:
+        if not await account_store.replace_password_hash(
+            conn, user.id, user.password_hash, new_hash
+        ):
             return user
         await audit.record(
             conn, services.now(), "user.password_rehashed", actor_id=user.id, subject_id=user.id
         )
-        return await _user_in(conn, user.id) or user
-
-
-def _wait_words(wait: float) -> str:
-    if not math.isfinite(wait):
-        return "until an administrator unlocks it"
-    return f"{math.ceil(wait)} s to wait"
+        return await account_store.user_by_id(conn, user.id) or user

@@ -4,7 +4,7 @@ Every wrong password and every wrong code counts against the account; the count 
 ``users.failed_attempts`` and the earliest time of the next attempt in ``users.locked_until``, so
 every process on the host (several SSH sessions, admin commands) sees and feeds the same count.
 
-The rule, with the defaults of ``SecurityConfig`` (DESIGN.md section 4, NIST SP 800-63B 5.2.2):
+The rule, with the defaults of ``SecurityConfig`` (after NIST SP 800-63B 5.2.2):
 
 - the first ``lockout_free_failures`` (5) failures in a row cost nothing;
 - the failure that reaches that number makes the account wait ``lockout_base_seconds`` (30 s), and
@@ -15,9 +15,9 @@ The rule, with the defaults of ``SecurityConfig`` (DESIGN.md section 4, NIST SP 
 
 An attempt made while the account waits is refused without being judged, and is not counted.
 
-Every function takes the connection of the caller's ``Database.write()`` transaction
-(``BEGIN IMMEDIATE``), so "read the count, judge, record" is one step across processes. Use it like
-this (the code check in ``mfa.codes`` and the sign-in in ``mfa.signin`` do)::
+The count and the wait are stored by ``store.throttle``; the rule is here. Every coroutine takes the
+connection of the caller's ``Database.write()`` transaction (``BEGIN IMMEDIATE``), so "read the
+count, judge, record" is one step across processes. Use it like this (the code check in ``mfa.codes`` and the sign-in in ``mfa.signin`` do)::
 
     async with services.db.write() as conn:
         wait = await throttle.check(conn, user, now, security)
@@ -36,6 +36,7 @@ import math
 import aiosqlite
 
 from mfa.config import SecurityConfig
+from store import throttle as throttle_store
 from store.models import User
 
 
@@ -54,14 +55,18 @@ def wait_after(failures: int, security: SecurityConfig) -> float | None:
     return float(min(doubled, security.lockout_max_seconds))
 
 
-async def _state(conn: aiosqlite.Connection, user_id: int) -> tuple[int, float | None] | None:
-    async with conn.execute(
-        "SELECT failed_attempts, locked_until FROM users WHERE id = ?", (user_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
-        return None
-    return int(row[0]), (float(row[1]) if row[1] is not None else None)
+def wait_now(
+    failures: int, locked_until: float | None, now: float, security: SecurityConfig
+) -> float | None:
+    """Seconds an account with this count and wait must still wait at ``now``; None: none.
+
+    ``math.inf`` means locked until an administrator clears the count.
+    """
+    if failures >= security.lockout_hard_limit:
+        return math.inf
+    if locked_until is not None and locked_until > now:
+        return locked_until - now
+    return None
 
 
 async def check(
@@ -72,15 +77,10 @@ async def check(
     ``math.inf`` means locked until an administrator clears the count. The count is read again
     through ``conn`` (not taken from ``user``), so a ``User`` read earlier is good enough.
     """
-    state = await _state(conn, user.id)
+    state = await throttle_store.failure_state(conn, user.id)
     if state is None:
         return None
-    failures, locked_until = state
-    if failures >= security.lockout_hard_limit:
-        return math.inf
-    if locked_until is not None and locked_until > now:
-        return locked_until - now
-    return None
+    return wait_now(state.failures, state.locked_until, now, security)
 
 
 async def record_failure(
@@ -90,26 +90,19 @@ async def record_failure(
 
     Returns ``math.inf`` when the failure reaches the hard limit.
     """
-    async with conn.execute(
-        "UPDATE users SET failed_attempts = failed_attempts + 1 WHERE id = ?"
-        " RETURNING failed_attempts",
-        (user_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
+    failures = await throttle_store.count_failure(conn, user_id)
+    if failures is None:
         return None
-    wait = wait_after(int(row[0]), security)
+    wait = wait_after(failures, security)
     # An infinite lock is expressed by the count itself; locked_until stays a finite time.
     locked_until = now + wait if wait is not None and math.isfinite(wait) else None
-    await conn.execute("UPDATE users SET locked_until = ? WHERE id = ?", (locked_until, user_id))
+    await throttle_store.set_locked_until(conn, user_id, locked_until)
     return wait
 
 
 async def clear(conn: aiosqlite.Connection, user_id: int) -> None:
     """Forget the account's failures and any wait: after a success, or an administrator's unlock."""
-    await conn.execute(
-        "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = ?", (user_id,)
-    )
+    await throttle_store.clear_failures(conn, user_id)
 
 
 async def record_success(conn: aiosqlite.Connection, user_id: int) -> None:

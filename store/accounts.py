@@ -1,4 +1,8 @@
-"""Queries for subscriptions, products and users."""
+"""Queries for subscriptions, products and users.
+
+Functions that take ``conn`` run inside the caller's write transaction; functions that take a
+``Database`` are plain reads; a ``Reader`` may be either.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from store.db import Database
+from store.db import Database, Reader, fetchone
 from store.models import Subscription, User
 
 
@@ -69,13 +73,13 @@ async def subscriptions(db: Database) -> list[Subscription]:
     return [Subscription.from_row(row) for row in rows]
 
 
-async def subscription_by_id(db: Database, subscription_id: int) -> Subscription | None:
-    row = await db.fetchone("SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))
+async def subscription_by_id(reader: Reader, subscription_id: int) -> Subscription | None:
+    row = await fetchone(reader, "SELECT * FROM subscriptions WHERE id = ?", (subscription_id,))
     return Subscription.from_row(row) if row else None
 
 
-async def subscription_by_name(db: Database, name: str) -> Subscription | None:
-    row = await db.fetchone("SELECT * FROM subscriptions WHERE name = ?", (name,))
+async def subscription_by_name(reader: Reader, name: str) -> Subscription | None:
+    row = await fetchone(reader, "SELECT * FROM subscriptions WHERE name = ?", (name,))
     return Subscription.from_row(row) if row else None
 
 
@@ -93,8 +97,9 @@ async def user_by_email(db: Database, email: str) -> User | None:
     return User.from_row(row) if row else None
 
 
-async def user_by_id(db: Database, user_id: int) -> User | None:
-    row = await db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+async def user_by_id(reader: Reader, user_id: int) -> User | None:
+    """The user's row; read through a transaction's ``conn`` it is fresh under that transaction."""
+    row = await fetchone(reader, "SELECT * FROM users WHERE id = ?", (user_id,))
     return User.from_row(row) if row else None
 
 
@@ -121,6 +126,14 @@ async def existing_emails(conn: aiosqlite.Connection, emails: list[str]) -> set[
     return taken
 
 
+async def email_taken_by_other(conn: aiosqlite.Connection, email: str, user_id: int) -> bool:
+    """True when an account other than ``user_id`` signs in with ``email``."""
+    row = await fetchone(
+        conn, "SELECT EXISTS (SELECT 1 FROM users WHERE email = ? AND id != ?)", (email, user_id)
+    )
+    return bool(row and row[0])
+
+
 async def set_email(
     conn: aiosqlite.Connection, user_id: int, email: str, deliverable: bool, problem: str | None
 ) -> None:
@@ -132,3 +145,18 @@ async def set_email(
 
 async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_hash: str) -> None:
     await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+async def replace_password_hash(
+    conn: aiosqlite.Connection, user_id: int, verified_hash: str, new_hash: str
+) -> bool:
+    """Store ``new_hash`` only over ``verified_hash``; True when it was stored.
+
+    ``verified_hash`` is the hash a password was just verified against: had the password been
+    changed meanwhile (by an administrator, another session), the one verified is no longer current.
+    """
+    cursor = await conn.execute(
+        "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+        (new_hash, user_id, verified_hash),
+    )
+    return cursor.rowcount == 1

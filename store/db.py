@@ -130,6 +130,22 @@ class Database:
             return current
 
 
+Transaction = aiosqlite.Connection
+"""The connection inside ``Database.write()``: what query functions that write take as ``conn``."""
+
+Reader = Database | aiosqlite.Connection
+"""Where a query reads: the ``Database`` (a plain read of its own) or the connection of the
+caller's write transaction (``Database`` methods would wait for the lock that transaction holds)."""
+
+
+async def fetchone(reader: Reader, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    """One row read through ``reader`` (see :data:`Reader`)."""
+    if isinstance(reader, Database):
+        return await reader.fetchone(sql, params)
+    async with reader.execute(sql, tuple(params)) as cursor:
+        return await cursor.fetchone()
+
+
 def _split_sql(script: str) -> list[str]:
     """Split a migration script into statements (``executescript`` would commit on its own)."""
     statements, buffer = [], ""

@@ -2,17 +2,19 @@
 
 Functions that take an ``aiosqlite.Connection`` run inside the caller's ``Database.write()``
 transaction; functions that take a ``Database`` are plain reads. The rules (lifetimes, attempts,
-cooldowns) live in ``mfa.codes`` and ``mfa.factors``; this module only reads and writes rows.
+cooldowns, the send limit) live in ``mfa.codes`` and ``mfa.sending``; this module only reads and
+writes rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
 from store.db import Database
-from store.models import User, _FromRow
+from store.models import _FromRow
 
 PURPOSES = ("setup", "sign_in")
 
@@ -86,23 +88,6 @@ async def method_of_kind(conn: aiosqlite.Connection, user_id: int, kind: str) ->
     return MfaMethod.from_row(row) if row else None
 
 
-async def insert_method(
-    conn: aiosqlite.Connection,
-    user_id: int,
-    kind: str,
-    destination: str,
-    encrypted_secret: bytes,
-    now: float,
-) -> int:
-    """Add an unverified method; returns its id."""
-    cursor = await conn.execute(
-        "INSERT INTO mfa_methods (user_id, kind, destination, secret, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (user_id, kind, destination, encrypted_secret, now),
-    )
-    return int(cursor.lastrowid or 0)
-
-
 async def next_counter(conn: aiosqlite.Connection, method_id: int) -> int:
     """Advance the method's HOTP counter and return the new value: every code gets its own."""
     async with conn.execute(
@@ -140,13 +125,6 @@ async def delete_method(conn: aiosqlite.Connection, method_id: int) -> None:
 
 
 # ------------------------------------------------------------------------------------------- users
-
-
-async def user_in(conn: aiosqlite.Connection, user_id: int) -> User | None:
-    """The user's row read inside a transaction (fresh, unlike a ``User`` the caller holds)."""
-    async with conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cursor:
-        row = await cursor.fetchone()
-    return User.from_row(row) if row else None
 
 
 async def set_last_method(conn: aiosqlite.Connection, user_id: int, method_id: int) -> None:
@@ -224,16 +202,99 @@ async def consume_challenge(conn: aiosqlite.Connection, user_id: int, now: float
 # ------------------------------------------------------------------------------------------- sends
 
 
-async def record_send(conn: aiosqlite.Connection, user_id: int, method_id: int, now: float) -> None:
-    """Remember a send that succeeded (for the cooldown and the per-account limit)."""
-    await conn.execute(
-        "INSERT INTO otp_sends (user_id, method_id, sent_at) VALUES (?, ?, ?)",
-        (user_id, method_id, now),
+@dataclass(frozen=True, slots=True)
+class SendState:
+    """Everything the send rules look at, read in one go inside the sending transaction."""
+
+    failures: int
+    """The account's consecutive failures (``users.failed_attempts``)."""
+    locked_until: float | None
+    """The earliest time of the account's next attempt (``users.locked_until``)."""
+    last_sent_at: float | None
+    """When the account's last successful send happened (None: none remembered)."""
+    sent_since: tuple[float, ...]
+    """When the successful sends later than the ``since`` asked for happened, oldest first."""
+    method: MfaMethod | None
+    """The account's method of the kind asked for, if it has one."""
+
+
+async def send_state(
+    conn: aiosqlite.Connection, user_id: int, since: float, kind: str | None = None
+) -> SendState | None:
+    """What a send to the user's ``kind`` method decides on; None when the account is gone."""
+    async with conn.execute(
+        "SELECT failed_attempts, locked_until,"
+        " (SELECT max(sent_at) FROM otp_sends WHERE user_id = users.id) AS last_sent_at"
+        " FROM users WHERE id = ?",
+        (user_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    return SendState(
+        failures=int(row["failed_attempts"]),
+        locked_until=_float_or_none(row["locked_until"]),
+        last_sent_at=_float_or_none(row["last_sent_at"]),
+        sent_since=tuple(await _send_times_after(conn, user_id, since)),
+        method=await method_of_kind(conn, user_id, kind) if kind is not None else None,
     )
 
 
-async def send_times_after(conn: aiosqlite.Connection, user_id: int, after: float) -> list[float]:
-    """When the user's successful sends later than ``after`` happened, oldest first."""
+async def add_method(
+    conn: aiosqlite.Connection,
+    user_id: int,
+    kind: str,
+    destination: str,
+    encrypted_secret: bytes,
+    now: float,
+) -> MfaMethod:
+    """Add an unverified method and return it."""
+    async with conn.execute(
+        "INSERT INTO mfa_methods (user_id, kind, destination, secret, created_at)"
+        " VALUES (?, ?, ?, ?, ?) RETURNING *",
+        (user_id, kind, destination, encrypted_secret, now),
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return MfaMethod.from_row(row)
+
+
+async def record_sent_code(
+    conn: aiosqlite.Connection,
+    challenge: OtpChallenge,
+    *,
+    forget_before: float,
+) -> list[float]:
+    """A code was delivered: it becomes the user's one live code and the send is remembered.
+
+    Sends older than ``forget_before`` are dropped so the table stays small. Returns when the
+    user's remembered sends happened, oldest first (this one included), for the next wait.
+    """
+    await replace_challenge(
+        conn,
+        challenge.user_id,
+        challenge.method_id,
+        challenge.counter,
+        challenge.destination,
+        challenge.purpose,
+        challenge.issued_at,
+        challenge.expires_at,
+    )
+    await conn.execute(
+        "INSERT INTO otp_sends (user_id, method_id, sent_at) VALUES (?, ?, ?)",
+        (challenge.user_id, challenge.method_id, challenge.issued_at),
+    )
+    await conn.execute(
+        "DELETE FROM otp_sends WHERE user_id = ? AND sent_at < ?",
+        (challenge.user_id, forget_before),
+    )
+    rows = await conn.execute_fetchall(
+        "SELECT sent_at FROM otp_sends WHERE user_id = ? ORDER BY sent_at", (challenge.user_id,)
+    )
+    return [float(row[0]) for row in rows]
+
+
+async def _send_times_after(conn: aiosqlite.Connection, user_id: int, after: float) -> list[float]:
     rows = await conn.execute_fetchall(
         "SELECT sent_at FROM otp_sends WHERE user_id = ? AND sent_at > ? ORDER BY sent_at",
         (user_id, after),
@@ -241,14 +302,5 @@ async def send_times_after(conn: aiosqlite.Connection, user_id: int, after: floa
     return [float(row[0]) for row in rows]
 
 
-async def last_send_time(conn: aiosqlite.Connection, user_id: int) -> float | None:
-    async with conn.execute(
-        "SELECT max(sent_at) FROM otp_sends WHERE user_id = ?", (user_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    return float(row[0]) if row and row[0] is not None else None
-
-
-async def forget_sends_before(conn: aiosqlite.Connection, user_id: int, before: float) -> None:
-    """Drop send records too old to matter for any limit, so the table stays small."""
-    await conn.execute("DELETE FROM otp_sends WHERE user_id = ? AND sent_at < ?", (user_id, before))
+def _float_or_none(value: Any) -> float | None:
+    return float(value) if value is not None else None

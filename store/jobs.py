@@ -1,9 +1,11 @@
 """Queries for the MFA process: the ``mfa_jobs`` row of each run and its ``mfa_job_items``.
 
-A job has one item per user it covers. Work is set-based: :func:`process_batch` decides and
-records a whole batch of items with a handful of statements inside the caller's ``BEGIN IMMEDIATE``
-transaction, so the items, the users' ``mfa_required`` flags and the job's counters always move
-together: a crash loses a whole batch or none of it, and never counts a user twice.
+A job has one item per user it covers, worked through in batches: :func:`pending_batch` reads
+what the domain needs to decide a batch, and :func:`record_decisions` records the verdicts, each a
+handful of statements inside the caller's ``BEGIN IMMEDIATE`` transaction, so the items, the
+users' ``mfa_required`` flags and the job's counters always move together: a crash loses a whole
+batch or none of it, and never counts a user twice. Which users succeed, and why the others fail,
+``mfa.mfa_process`` decides.
 
 Functions that take ``conn`` run inside the caller's write transaction; functions that take a
 ``Database`` are plain reads.
@@ -17,15 +19,10 @@ from typing import Any
 
 import aiosqlite
 
-from store.db import Database
+from store.db import Database, Reader, fetchone
 
 RUNNING = "running"
 COMPLETE = "complete"
-
-ACCOUNT_DISABLED = "account disabled"
-"""The reason recorded for a user whose account is disabled."""
-ADDRESS_NOT_VALID = "email address is not valid"
-"""The reason recorded when an address can't receive codes and no detail was stored with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +54,31 @@ class JobRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingUser:
+    """What the MFA process decides a pending item on: the facts stored with its user."""
+
+    user_id: int
+    status: str
+    email_deliverable: bool
+    email_problem: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The verdict on one item: succeeded when ``reason`` is None, failed for ``reason`` otherwise."""
+
+    user_id: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FailedItem:
-    """A user the job could not enable, with the reason in words a person understands."""
+    """A user the job could not enable, with the reason recorded for it."""
 
     user_id: int
     email: str
     display_name: str
-    reason: str
+    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,24 +93,14 @@ class BatchResult:
         return self.processed - self.succeeded
 
 
-Reader = Database | aiosqlite.Connection
-
-
-async def _fetchone(reader: Reader, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | None:
-    if isinstance(reader, Database):
-        return await reader.fetchone(sql, params)
-    async with reader.execute(sql, params) as cursor:
-        return await cursor.fetchone()
-
-
 async def job_by_id(reader: Reader, job_id: int) -> JobRow | None:
-    row = await _fetchone(reader, "SELECT * FROM mfa_jobs WHERE id = ?", (job_id,))
+    row = await fetchone(reader, "SELECT * FROM mfa_jobs WHERE id = ?", (job_id,))
     return JobRow.from_row(row) if row else None
 
 
 async def running_job(reader: Reader, subscription_id: int) -> JobRow | None:
     """The subscription's running job (at most one: a partial unique index sees to it)."""
-    row = await _fetchone(
+    row = await fetchone(
         reader,
         "SELECT * FROM mfa_jobs WHERE subscription_id = ? AND status = 'running'",
         (subscription_id,),
@@ -115,7 +120,7 @@ async def latest_job(
     if up_to_id is not None:
         sql += " AND id <= ?"
         params.append(up_to_id)
-    row = await _fetchone(reader, sql + " ORDER BY id DESC LIMIT 1", tuple(params))
+    row = await fetchone(reader, sql + " ORDER BY id DESC LIMIT 1", tuple(params))
     return JobRow.from_row(row) if row else None
 
 
@@ -189,53 +194,45 @@ async def renew_lease(
     return cursor.rowcount == 1
 
 
-async def process_batch(conn: aiosqlite.Connection, job_id: int, batch_size: int) -> BatchResult:
-    """Decide the next ``batch_size`` pending items of the job, set-based, in the caller's transaction.
-
-    A user succeeds when the account is active and its address can receive codes (the verdict
-    stored when the address was written); the user is then marked as required to set up MFA at the
-    next sign-in. Nothing else about the user changes: no factor is ever created here.
-    """
+async def pending_batch(
+    conn: aiosqlite.Connection, job_id: int, batch_size: int
+) -> list[PendingUser]:
+    """The job's next ``batch_size`` pending items in user order, with their users' stored facts."""
     async with conn.execute(
-        "SELECT count(*), min(batch.user_id), max(batch.user_id),"
-        " coalesce(sum(users.status = 'active' AND users.email_deliverable = 1), 0)"
-        " FROM (SELECT user_id FROM mfa_job_items WHERE job_id = ? AND status = 'pending'"
-        "       ORDER BY user_id LIMIT ?) AS batch"
-        " JOIN users ON users.id = batch.user_id",
+        "SELECT users.id, users.status, users.email_deliverable, users.email_problem"
+        " FROM mfa_job_items JOIN users ON users.id = mfa_job_items.user_id"
+        " WHERE mfa_job_items.job_id = ? AND mfa_job_items.status = 'pending'"
+        " ORDER BY mfa_job_items.user_id LIMIT ?",
         (job_id, batch_size),
     ) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    count, low, high, succeeded = (int(row[0]), row[1], row[2], int(row[3]))
-    if count == 0:
-        return BatchResult(0, 0)
-    # The batch is exactly the pending items of the job between low and high: they were picked in
-    # user order, and this transaction holds the write lock, so nothing changes underneath.
-    await conn.execute(
-        "UPDATE users SET mfa_required = 1"
-        " WHERE id IN (SELECT user_id FROM mfa_job_items"
-        "              WHERE job_id = ? AND status = 'pending' AND user_id BETWEEN ? AND ?)"
-        " AND status = 'active' AND email_deliverable = 1 AND mfa_required = 0",
-        (job_id, low, high),
+        rows = await cursor.fetchall()
+    return [PendingUser(row[0], row[1], bool(row[2]), row[3]) for row in rows]
+
+
+async def record_decisions(
+    conn: aiosqlite.Connection, job_id: int, decisions: list[Decision]
+) -> BatchResult:
+    """Record the verdicts on pending items, in the caller's transaction.
+
+    Each item becomes ``succeeded`` or ``failed`` (with its reason); the users that succeeded are
+    marked as required to set up MFA at the next sign-in. Nothing else about a user changes.
+    """
+    succeeded = [(decision.user_id,) for decision in decisions if decision.reason is None]
+    await conn.executemany(
+        "UPDATE users SET mfa_required = 1 WHERE id = ? AND mfa_required = 0", succeeded
     )
-    cursor = await conn.execute(
+    cursor = await conn.executemany(
         "UPDATE mfa_job_items SET"
-        " status = CASE WHEN users.status = 'active' AND users.email_deliverable = 1"
-        "          THEN 'succeeded' ELSE 'failed' END,"
-        " reason = CASE WHEN users.status != 'active' THEN ?"
-        "          WHEN users.email_deliverable = 0 THEN coalesce(users.email_problem, ?)"
-        "          ELSE NULL END,"
-        " attempts = attempts + 1"
-        " FROM users"
-        " WHERE mfa_job_items.job_id = ? AND mfa_job_items.status = 'pending'"
-        " AND mfa_job_items.user_id BETWEEN ? AND ? AND users.id = mfa_job_items.user_id",
-        (ACCOUNT_DISABLED, ADDRESS_NOT_VALID, job_id, low, high),
+        " status = CASE WHEN ?1 IS NULL THEN 'succeeded' ELSE 'failed' END,"
+        " reason = ?1, attempts = attempts + 1"
+        " WHERE job_id = ?2 AND user_id = ?3 AND status = 'pending'",
+        [(decision.reason, job_id, decision.user_id) for decision in decisions],
     )
-    if cursor.rowcount != count:
+    if cursor.rowcount != len(decisions):
         raise sqlite3.IntegrityError(
-            f"MFA job {job_id}: a batch decided {cursor.rowcount} items, expected {count}"
+            f"MFA job {job_id}: a batch decided {cursor.rowcount} items, expected {len(decisions)}"
         )
-    return BatchResult(count, succeeded)
+    return BatchResult(len(decisions), len(succeeded))
 
 
 async def has_pending(conn: aiosqlite.Connection, job_id: int) -> bool:
@@ -292,7 +289,7 @@ async def failed_items(
         " ORDER BY users.email LIMIT ? OFFSET ?",
         (job_id, limit, offset),
     )
-    return [FailedItem(row[0], row[1], row[2], row[3] or ADDRESS_NOT_VALID) for row in rows]
+    return [FailedItem(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 async def set_subscription_mfa(

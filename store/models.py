@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, fields
-from typing import Any, Self
+from typing import Self
 
 
 class _FromRow:
@@ -74,7 +74,3 @@ class OutboxMessage(_FromRow):
     body: str | None
     sent_at: float
     error: str | None
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    return {f.name: getattr(value, f.name) for f in fields(value)}

@@ -7,56 +7,54 @@ open, the sign-in screen is then the only one left.
 
 The MFA screens finish a sign-in by calling :meth:`MfaApp.complete_sign_in`.
 
-Screens needed only after the password (home, setup, verify) and the demo's mail server are
-imported where they are first used: the sign-in screen is what start-up has to be quick for.
+Screens needed only after the password (home, setup, verify), the MFA-job runner, the demo's
+inbox, data and mail server are imported where they are first used: the sign-in screen is what
+start-up has to be quick for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from mfa import demo as demo_data
 from mfa import session as sessions
+from mfa.accounts import Account, account_home
 from mfa.config import Config
-from mfa.services import Services, open_services
+from mfa.services import Services, StoreError, open_services
 from mfa.session import Session, SessionEnd
 from mfa.signin import SignInOutcome
-from store import StoreError
-from store import accounts as account_store
-from store.models import User
-from tui.jobs import MfaJobRunner
+from mfa.wording import duration_words
+from tui.keys import KeyOrder
 from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
-from tui.screens.inbox import DemoInboxWatch, toggle_demo_inbox
 from tui.screens.signin import SignInScreen
+from tui.theme import detect_plain_terminal, format_title, use_terminal_colours
+
+if TYPE_CHECKING:
+    from tui.jobs import MfaJobRunner
+    from tui.screens.inbox import DemoInboxWatch
 
 CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
+COLOURS_FILE = CSS_FILE.with_name("colours.tcss")
+"""The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
 
 
-def duration_words(seconds: float) -> str:
-    """``900`` -> "15 minutes", ``43200`` -> "12 hours", ``90`` -> "90 seconds"."""
-    whole = round(seconds)
-    for size, unit in ((3600, "hour"), (60, "minute")):
-        if whole >= size and whole % size == 0:
-            count = whole // size
-            return f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"{whole} second{'' if whole == 1 else 's'}"
-
-
 class MfaApp(App[None]):
     """mfa-tui: sign-in with multi-factor authentication, and the admin's MFA settings."""
 
-    CSS_PATH = CSS_FILE
+    CSS_PATH = [CSS_FILE, COLOURS_FILE]
     TITLE = "mfa-tui"
     SUB_TITLE = "Sign in"
     BINDINGS = [
@@ -65,7 +63,9 @@ class MfaApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, demo: bool = False) -> None:
-        super().__init__()
+        # 16 colours or NO_COLOR: colour numbers as they are, and a theme made of them.
+        super().__init__(ansi_color=True if detect_plain_terminal() else None)
+        use_terminal_colours(self)
         self.services = services
         """The domain: configuration, database, clock. Screens call ``mfa`` with it."""
         self.demo = demo
@@ -73,10 +73,22 @@ class MfaApp(App[None]):
         self.session: Session | None = None
         """The current session: None before a right password, ``signed_in=False`` between the
         password and the second factor, ``signed_in=True`` once home."""
-        self.mfa_jobs = MfaJobRunner(self, services)
+        self.key_order = KeyOrder(self)
+        """Hands keys that arrive together to the focus one at a time (tui.keys)."""
+
+    @cached_property
+    def mfa_jobs(self) -> MfaJobRunner:
         """Runs the MFA process at App level, so it outlives the screen that started it."""
-        self.demo_inbox = DemoInboxWatch(self, services)
+        from tui.jobs import MfaJobRunner
+
+        return MfaJobRunner(self, self.services)
+
+    @cached_property
+    def demo_inbox(self) -> DemoInboxWatch:
         """In demo mode: notices newly delivered messages (a notification each)."""
+        from tui.screens.inbox import DemoInboxWatch
+
+        return DemoInboxWatch(self, self.services)
 
     def on_mount(self) -> None:
         self.push_screen(SignInScreen())
@@ -90,7 +102,11 @@ class MfaApp(App[None]):
         # Every key (and click) reaches the app first, before any widget can stop it.
         if isinstance(event, (events.Key, events.MouseDown)) and not event.is_forwarded:
             self.record_activity()
+        # Keys typed ahead wait for the one before to take effect (it may move the focus).
+        if self.key_order.hold(event):
+            return
         await super().on_event(event)
+        self.key_order.handled(event)
 
     def record_activity(self) -> None:
         """The person did something: the idle lock starts counting again."""
@@ -135,7 +151,7 @@ class MfaApp(App[None]):
         if self.session is not None and not self.session.signed_in:
             self.end_session(SessionEnd.SIGNED_OUT, show_sign_in=False)
 
-    def complete_sign_in(self, user: User) -> None:
+    def complete_sign_in(self, user: Account) -> None:
         """Start the session for ``user`` and show the home screen.
 
         Called when the password was enough, and by the Setup and Verify screens once the second
@@ -148,15 +164,13 @@ class MfaApp(App[None]):
     async def _open_home(self, session: Session) -> None:
         services = self.services
         await sessions.record_start(services, session)
-        user = await account_store.user_by_id(services.db, session.user.id) or session.user
-        subscription = await account_store.subscription_by_id(services.db, user.subscription_id)
-        products = await account_store.products_of(services.db, user.subscription_id)
+        home = await account_home(services, session.user)
         if self.session is not session:
             return  # ended while loading
-        session.user = user
+        session.user = home.account
         from tui.screens.home import HomeScreen
 
-        self._show_only(HomeScreen(user, subscription.name if subscription else "", products))
+        self._show_only(HomeScreen(home.account, home.subscription_name, home.products))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "session" and event.state is WorkerState.ERROR:
@@ -198,12 +212,17 @@ class MfaApp(App[None]):
 
     # ------------------------------------------------------------------------------ screens
 
+    def format_title(self, title: str, sub_title: str) -> Content:
+        return format_title(self, title, sub_title)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The demo inbox exists only in demo mode (and is then shown in every footer).
         return self.demo if action == "demo_inbox" else True
 
     def action_demo_inbox(self) -> None:
         """Open the demo inbox (Ctrl+O again, or Escape, closes it)."""
+        from tui.screens.inbox import toggle_demo_inbox
+
         toggle_demo_inbox(self)
 
     def _show_only(self, screen: Screen[None]) -> None:
@@ -222,6 +241,8 @@ def create_app(services: Services, *, demo: bool = False) -> MfaApp:
 
 
 async def _run(config: Config, demo: bool, reset: bool) -> int:
+    from mfa import demo as demo_data  # only --demo uses it
+
     db_path = demo_data.demo_database_path(config) if demo else config.database_path
     if demo and reset:
         for suffix in ("", "-wal", "-shm"):

@@ -1,6 +1,10 @@
 """The ``mfa-tui`` command: the terminal UI, the demo, and the headless ``admin`` commands.
 
-Headless commands never import Textual, so scripts and cron jobs start quickly and need no TTY.
+The command line is read in two steps so each path loads only what it needs: the top level (a
+handful of options and an optional ``admin``) is parsed first; the admin commands' parser is built,
+and ``admin_cli`` imported, only when the command is ``admin``. The terminal UI never pays for the
+admin parser, and the headless commands never import Textual (scripts and cron start quickly and
+need no TTY).
 """
 
 from __future__ import annotations
@@ -10,62 +14,67 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from mfa import admin
-from mfa.accounts import AccountError
-from mfa.config import Config, ConfigError, load_config
-from mfa.services import open_services
-from store import StoreError
+from mfa.config import ConfigError, load_config
+
+EXIT_UNUSABLE = 2
+"""The command could not run at all (a bad configuration, an unusable database)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The top level: the UI's options and an optional ``admin`` followed by its own arguments."""
     parser = argparse.ArgumentParser(
         prog="mfa-tui",
         description="Multi-factor authentication for your business subscription.",
+        epilog="'mfa-tui admin --help' lists the headless administration commands.",
     )
     parser.add_argument("--config", metavar="FILE", help="configuration file (TOML)")
     parser.add_argument("--db", metavar="FILE", help="database file (overrides the configuration)")
     parser.add_argument(
-        "--demo", action="store_true", help="run on a seeded demo database with a built-in mail sink"
+        "--demo",
+        action="store_true",
+        help="run on a seeded demo database with a built-in mail sink",
     )
     parser.add_argument("--reset", action="store_true", help="with --demo: start the demo over")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    admin_parser = commands.add_parser("admin", help="headless administration (no terminal UI)")
-    admin.add_parsers(admin_parser)
+    parser.add_argument(
+        "command", nargs="?", choices=["admin"], metavar="admin ...",
+        help="headless administration (no terminal UI)",
+    )  # fmt: skip
+    parser.add_argument("admin_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def build_admin_parser() -> argparse.ArgumentParser:
+    """The ``admin`` commands' parser (imports ``admin_cli``, so only for ``mfa-tui admin``)."""
+    import admin_cli
+
+    parser = argparse.ArgumentParser(
+        prog="mfa-tui admin", description="Headless administration (no terminal UI)."
+    )
+    admin_cli.add_parsers(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "admin":
+        admin_args = build_admin_parser().parse_args(args.admin_args)
     try:
         config = load_config(args.config)
     except ConfigError as error:
         print(f"mfa-tui: {error}", file=sys.stderr)
-        return admin.EXIT_UNUSABLE
+        return EXIT_UNUSABLE
     if args.db:
         config = config.with_database(args.db)
     if args.command == "admin":
-        return asyncio.run(_run_admin(config, args))
+        import admin_cli
+
+        return asyncio.run(admin_cli.run(config, admin_args))
     if args.reset and not args.demo:
         parser.error("--reset goes with --demo")
     from tui.app import run_app  # Textual is imported only for the terminal UI.
 
     return run_app(config, demo=args.demo, reset=args.reset)
-
-
-async def _run_admin(config: Config, args: argparse.Namespace) -> int:
-    try:
-        services = await open_services(config)
-    except StoreError as error:
-        print(f"mfa-tui: {error}", file=sys.stderr)
-        return admin.EXIT_UNUSABLE
-    try:
-        return await args.handler(services, args)
-    except AccountError as error:
-        print(f"mfa-tui: {error}", file=sys.stderr)
-        return admin.EXIT_FAILED
-    finally:
-        await services.close()
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 pexpect gives the process a pty of a fixed size; pyte plays the bytes it writes into a virtual
 80x24 screen, so tests wait for words to appear where a person would see them.
 
-Keys go one at a time with a short pause after each: Textual can mis-read a fast burst of bytes over
-a pty (an Escape followed at once by a letter reads as Alt+letter, for one).
+Named keys go one at a time with a short pause after each: Textual can mis-read a fast burst of
+bytes over a pty (an Escape followed at once by a letter reads as Alt+letter, for one). The text of
+a field goes in one write (:meth:`Terminal.write`), as a paste or a fast typist sends it, unless
+typing key by key is what a test is about (:meth:`Terminal.type`).
 
 The second half of the module is what a person does in the demo (``mfa-tui --demo``): sign in,
 read a code in the Demo inbox, turn MFA on as the admin. The journeys in ``test_*.py`` are built
@@ -181,6 +183,11 @@ class Terminal:
             self.child.send(character)
             self.pause(KEY_PAUSE_SECONDS)
 
+    def write(self, text: str) -> None:
+        """Send the plain text ``text`` (no named keys) in one write, then pause once."""
+        self.child.send(text)
+        self.pause(KEY_PAUSE_SECONDS)
+
     def press(self, *keys: str) -> None:
         """Press named keys (see ``KEYS``; a single character stands for itself), one at a time."""
         for key in keys:
@@ -229,7 +236,6 @@ def demo_env(folder: Path, **overrides: str) -> dict[str, str]:
         "MFA_TUI_CONFIG": "",
         "XDG_CONFIG_HOME": str(folder / "config"),
         "XDG_DATA_HOME": str(folder / "data"),
-        "MFA_TUI__SECURITY__ARGON2_MEMORY_KIB": "1024",
         "MFA_TUI__SECURITY__RESEND_COOLDOWN_SECONDS": "0",
     }
     env.update(overrides)
@@ -252,10 +258,10 @@ def start_demo(folder: Path, *, reset: bool = True, env: dict[str, str] | None =
 
 
 def type_credentials(terminal: Terminal, email: str, password: str) -> None:
-    """On the sign-in screen (focus in the email field): type both and press Enter."""
-    terminal.type(email)
+    """On the sign-in screen (focus in the email field): fill in both and press Enter."""
+    terminal.write(email)
     terminal.press("enter")  # to the password
-    terminal.type(password)
+    terminal.write(password)
     terminal.press("enter")
 
 

@@ -16,7 +16,6 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
     # The demo keeps its database beside the configured one: point that at a temporary folder.
     return {
         "MFA_TUI__DATABASE__PATH": str(tmp_path / "mfa-tui.db"),
-        "MFA_TUI__SECURITY__ARGON2_MEMORY_KIB": "1024",
         "MFA_TUI_CONFIG": "",
     }
 

@@ -47,7 +47,7 @@ def set_up_email(terminal: Terminal, codes: set[str]) -> None:
     terminal.press("enter")
     terminal.wait_for("We sent a code to")
     code = read_code(terminal, USER_EMAIL, not_one_of=codes)
-    terminal.type(code)
+    terminal.write(code)
     terminal.press("enter")  # Verify
     terminal.wait_for("Multi-factor authentication is set up.")
 
@@ -73,11 +73,11 @@ def test_a_user_sets_up_email_and_sms_then_signs_in_with_the_other_method(
         terminal.press("tab")  # from Continue to the SMS card's Setup
         terminal.press("enter")
         terminal.wait_for("Mobile phone number")
-        terminal.type(MOBILE)
+        terminal.type(MOBILE)  # key by key: one journey types like a person
         terminal.press("enter")  # Send code
         terminal.wait_for(f"We sent a code to {MOBILE_MASKED}.")
         code = read_code(terminal, MOBILE_E164, not_one_of=codes)
-        terminal.type(code)
+        terminal.write(code)
         terminal.press("enter")  # Verify
         both = terminal.wait_for("SMS is set up")
         assert shows(both, "Select Continue to finish signing in.")
@@ -102,7 +102,7 @@ def test_a_user_sets_up_email_and_sms_then_signs_in_with_the_other_method(
         terminal.press("enter")
         terminal.wait_for(f"We sent a code to {EMAIL_MASKED}.")
         code = read_code(terminal, USER_EMAIL, not_one_of=codes)
-        terminal.type(code)
+        terminal.write(code)
         terminal.press("enter")  # Verify
         home = terminal.wait_for("Signed in as")
         assert "Jordan Lee" in home
@@ -126,18 +126,18 @@ def test_bad_input_loses_nothing(tmp_path: Path) -> None:
         refused = terminal.wait_for("Incorrect email or password.")
         assert field_under(refused, "Email address") == USER_EMAIL
         assert field_under(refused, "Password") == ""
-        terminal.type(USER_PASSWORD)  # the focus is back in the password field
+        terminal.write(USER_PASSWORD)  # the focus is back in the password field
         terminal.press("enter")
 
         # The Verify screen: a wrong code says how many tries remain; the right one still works.
         terminal.wait_for(f"We sent a code to {EMAIL_MASKED}.")
         code = read_code(terminal, USER_EMAIL, not_one_of=codes)
         wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-        terminal.type(wrong)
+        terminal.write(wrong)
         terminal.press("enter")
         message = terminal.wait_for("That code isn't right.")
         assert shows(message, "You have 4 tries left for this code.")
-        terminal.type(code)  # the field was emptied for the next try
+        terminal.write(code)  # the field was emptied for the next try
         terminal.press("enter")
         terminal.wait_for("Signed in as")
     finally:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import pyotp
 
-from mfa import accounts, factors
+from mfa import accounts, factors, sending
 from mfa.clock import ManualClock
 from mfa.config import Config
 from mfa.keys import secret_box
@@ -115,7 +115,7 @@ async def live_code_from_the_key(services: Services, user: User) -> str:
 
 async def set_up_sms(services: Services, user: User, number: str = MOBILE) -> factors.Method:
     """Set up and verify SMS through the outbox (``services`` in demo mode)."""
-    sent = await factors.start_sms_setup(services, user, number)
+    sent = await sending.start_sms_setup(services, user, number)
     assert sent.ok, sent.message
     verified = await factors.confirm_setup(services, user, "sms", await texted_code(services))
     assert verified.ok, verified.message
@@ -125,7 +125,7 @@ async def set_up_sms(services: Services, user: User, number: str = MOBILE) -> fa
 
 async def set_up_email(services: Services, user: User, sink: SmtpSink) -> factors.Method:
     """Set up and verify email through ``sink``."""
-    sent = await factors.start_email_setup(services, user)
+    sent = await sending.start_email_setup(services, user)
     assert sent.ok, sent.message
     code = mailed_codes(sink, user.email)[-1]
     verified = await factors.confirm_setup(services, user, "email", code)

@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from cryptography.fernet import Fernet
 
-from mfa import codes, factors
+from mfa import codes, factors, sending, wording
 from mfa.clock import ManualClock
 from mfa.config import Config
 from mfa.services import Services
@@ -44,7 +44,7 @@ async def signed_in_code(services: Services, user: User, clock: ManualClock) -> 
     """Set up SMS, then send a sign-in code to it; returns the code."""
     method = await set_up_sms(services, user)
     clock.advance(30)
-    sent = await factors.send_sign_in_code(services, user, method.id)
+    sent = await sending.send_sign_in_code(services, user, method.id)
     assert sent.ok, sent.message
     return await texted_code(services)
 
@@ -133,7 +133,7 @@ async def test_after_a_resend_the_old_code_is_refused_and_the_new_one_works(
     method = await factors.default_method(demo, user)
     assert method is not None
     clock.advance(30)
-    assert (await factors.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
     new = await texted_code(demo)
     assert new != old
     refused = await factors.verify_sign_in(demo, user, old)
@@ -143,7 +143,7 @@ async def test_after_a_resend_the_old_code_is_refused_and_the_new_one_works(
 
 
 async def test_a_setup_code_does_not_sign_in(demo: Services, user: User) -> None:
-    assert (await factors.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
     result = await factors.verify_sign_in(demo, user, await texted_code(demo))
     assert not result.ok and result.status == "no_code"
 
@@ -168,7 +168,7 @@ async def test_two_concurrent_verifications_of_one_code_exactly_one_succeeds(
             clock.advance(300)  # keeps the rounds' sends under the limit of 5 in 15 minutes
             method = await factors.default_method(first, user)
             assert method is not None
-            assert (await factors.send_sign_in_code(first, user, method.id)).ok
+            assert (await sending.send_sign_in_code(first, user, method.id)).ok
             code = await texted_code(first)
 
 
@@ -178,15 +178,15 @@ async def test_two_concurrent_verifications_of_one_code_exactly_one_succeeds(
 async def test_the_cooldown_is_30_seconds_after_a_successful_send(
     demo: Services, user: User, clock: ManualClock
 ) -> None:
-    first = await factors.start_sms_setup(demo, user, MOBILE)
+    first = await sending.start_sms_setup(demo, user, MOBILE)
     assert first.ok and first.resend_available_at == clock.now() + 30
     clock.advance(29)
-    early = await factors.start_sms_setup(demo, user, MOBILE)
+    early = await sending.start_sms_setup(demo, user, MOBILE)
     assert not early.ok and early.status == "cooldown"
     assert early.message == "You can ask for another code in 1 second."
     assert early.resend_available_at == first.resend_available_at
     clock.advance(1)
-    assert (await factors.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
 
 
 async def test_a_failed_send_starts_no_cooldown_and_consumes_nothing(
@@ -196,12 +196,12 @@ async def test_a_failed_send_starts_no_cooldown_and_consumes_nothing(
         user = await make_user(services)
         code = await signed_in_code(services, user, clock)  # a live sign-in code by SMS
         clock.advance(30)
-        failed = await factors.start_email_setup(services, user)  # nothing listens there
+        failed = await sending.start_email_setup(services, user)  # nothing listens there
         assert not failed.ok and failed.status == "delivery_failed"
         assert failed.message.startswith("Couldn't reach the mail server 127.0.0.1:")
         assert "choose another method" in failed.message
         assert failed.resend_available_at is None
-        assert await factors.next_send_at(services, user) is None
+        assert await sending.next_send_at(services, user) is None
         live = await factors.live_code(services, user)
         assert live is not None and live.kind == "sms" and live.purpose == "sign_in"
         # The delivery log has the failure, without a body.
@@ -218,8 +218,8 @@ async def test_a_first_send_that_fails_leaves_the_next_one_free(
     async with services_for(config, clock, smtp_port=unused_port(), demo=True) as services:
         user = await make_user(services)
         for _ in range(6):  # failures don't count toward the limit either
-            assert (await factors.start_email_setup(services, user)).status == "delivery_failed"
-        sent = await factors.start_sms_setup(services, user, MOBILE)
+            assert (await sending.start_email_setup(services, user)).status == "delivery_failed"
+        sent = await sending.start_sms_setup(services, user, MOBILE)
         assert sent.ok, sent.message
 
 
@@ -228,9 +228,9 @@ async def test_the_sixth_send_within_15_minutes_is_refused(
 ) -> None:
     start = clock.now()
     for _ in range(5):
-        assert (await factors.start_sms_setup(demo, user, MOBILE)).ok
+        assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
         clock.advance(30)
-    sixth = await factors.start_sms_setup(demo, user, MOBILE)
+    sixth = await sending.start_sms_setup(demo, user, MOBILE)
     assert not sixth.ok and sixth.status == "limit"
     assert sixth.message == (
         "You've asked for 5 codes in the last 15 minutes, the most allowed. "
@@ -239,9 +239,9 @@ async def test_the_sixth_send_within_15_minutes_is_refused(
     assert sixth.resend_available_at == start + 900
     # The fifth send already announced that wait.
     clock.set(start + 899)
-    assert (await factors.start_sms_setup(demo, user, MOBILE)).status == "limit"
+    assert (await sending.start_sms_setup(demo, user, MOBILE)).status == "limit"
     clock.set(start + 900)
-    assert (await factors.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
 
 
 async def test_the_fifth_send_announces_when_the_next_is_possible(
@@ -250,7 +250,7 @@ async def test_the_fifth_send_announces_when_the_next_is_possible(
     start = clock.now()
     results = []
     for _ in range(5):
-        results.append(await factors.start_sms_setup(demo, user, MOBILE))
+        results.append(await sending.start_sms_setup(demo, user, MOBILE))
         clock.advance(30)
     assert [r.resend_available_at for r in results[:4]] == [start + 30 * (i + 1) for i in range(4)]
     assert results[4].resend_available_at == start + 900
@@ -263,7 +263,7 @@ async def test_secrets_are_encrypted_at_rest_with_a_private_key_file(
     services: Services, clock: ManualClock
 ) -> None:
     user = await make_user(services)
-    sent = await factors.start_sms_setup(services, user, MOBILE)
+    sent = await sending.start_sms_setup(services, user, MOBILE)
     assert sent.ok
     row = await services.db.fetchone(
         "SELECT secret, counter FROM mfa_methods WHERE user_id = ?", (user.id,)
@@ -285,7 +285,7 @@ async def test_codes_are_not_written_to_the_database_outside_demo_mode(
 ) -> None:
     assert not services.demo
     user = await make_user(services)
-    assert (await factors.start_sms_setup(services, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(services, user, MOBILE)).ok
     code = await live_code_from_the_key(services, user)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     await factors.verify_sign_in(services, user, wrong)
@@ -314,7 +314,7 @@ async def test_codes_are_not_written_to_the_database_outside_demo_mode(
     ],
 )
 def test_waits_are_described_in_words_rounded_up(seconds: float, words: str) -> None:
-    assert codes.describe_wait(seconds) == words
+    assert wording.describe_wait(seconds) == words
 
 
 def test_typed_codes_are_normalised() -> None:

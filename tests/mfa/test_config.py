@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mfa import config as config_module
 from mfa.config import ConfigError, load_config
 
 
@@ -73,3 +74,127 @@ def test_a_bad_environment_value_names_the_variable() -> None:
 def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.toml", environ={})
+
+
+def test_an_empty_config_variable_means_no_file_not_the_hosts(tmp_path: Path, monkeypatch) -> None:
+    host_file = tmp_path / "etc-config.toml"
+    host_file.write_text("[email]\nport = 2525\n")
+    monkeypatch.setattr(config_module, "SYSTEM_CONFIG", host_file)
+    assert load_config(None, environ={}).email.port == 2525  # found when the variable is unset
+    config = load_config(None, environ={"MFA_TUI_CONFIG": ""})
+    assert config.email.port == 25
+    assert config.source == "defaults"
+
+
+def test_an_unknown_environment_section_stops_like_an_unknown_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, environ={"MFA_TUI__NOPE__X": "1"})
+    assert "MFA_TUI__NOPE__X" in str(caught.value)
+    with pytest.raises(ConfigError, match="MFA_TUI__EMAIL__NOPE"):
+        load_config(None, environ={"MFA_TUI__EMAIL__NOPE": "1"})
+
+
+def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[email]\nfrom_address = "caf\xe9@example.com"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8") as caught:
+        load_config(path, environ={})
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["\u0661\u0662\u0660\u0660", "１２３", "12e3", "nan", "inf", ""])
+def test_numbers_from_the_environment_are_ascii_digits_only(text: str) -> None:
+    with pytest.raises(ConfigError, match="MFA_TUI__SECURITY__ARGON2_TIME_COST"):
+        load_config(None, environ={"MFA_TUI__SECURITY__ARGON2_TIME_COST": text})
+
+
+@pytest.mark.parametrize("value", ["nan", "-1", "0", "inf", "1e400"])
+def test_a_mail_timeout_must_be_a_positive_finite_number(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"email\.timeout_seconds"):
+        load_config(None, environ={"MFA_TUI__EMAIL__TIMEOUT_SECONDS": value})
+
+
+@pytest.mark.parametrize(
+    ("memory", "passes", "accepted"),
+    [
+        (19_456, 2, True),
+        (47_104, 1, True),
+        (12_288, 3, True),
+        (7_168, 5, True),
+        (65_536, 3, True),
+        (8, 2, False),
+        (19_456, 1, False),
+        (12_288, 2, False),
+        (46_000, 1, False),
+    ],
+)
+def test_argon2_settings_must_reach_an_owasp_pair(memory: int, passes: int, accepted: bool) -> None:
+    environ = {
+        "MFA_TUI__SECURITY__ARGON2_MEMORY_KIB": str(memory),
+        "MFA_TUI__SECURITY__ARGON2_TIME_COST": str(passes),
+    }
+    if accepted:
+        assert load_config(None, environ=environ).security.argon2_memory_kib == memory
+    else:
+        with pytest.raises(ConfigError, match="argon2") as caught:
+            load_config(None, environ=environ)
+        assert "OWASP" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "source"),
+    [
+        ("idle_lock_seconds", 86_400, "30 minutes"),
+        ("idle_lock_seconds", 1_801, "30 minutes"),
+        ("session_max_seconds", 10**9, "12 hours"),
+        ("code_lifetime_seconds", 601, "10 minutes"),
+        ("code_attempts", 11, "at most 10"),
+        ("lockout_hard_limit", 0, "at least 1"),
+        ("argon2_memory_kib", 2**40, "4 GiB"),
+        ("argon2_time_cost", 2**40, "at most 64"),
+    ],
+)
+def test_weakening_or_impossible_values_are_refused_with_their_source(
+    tmp_path: Path, key: str, value: int, source: str
+) -> None:
+    path = tmp_path / "weak.toml"
+    path.write_text(f"[security]\n{key} = {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    message = str(caught.value)
+    assert f"security.{key}" in message and source in message and str(path) in message
+
+
+def test_the_strictest_allowed_values_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "edge.toml"
+    path.write_text(
+        "[security]\nidle_lock_seconds = 1800\nsession_max_seconds = 43200\n"
+        "code_lifetime_seconds = 600\ncode_attempts = 10\n"
+    )
+    config = load_config(path, environ={})
+    assert config.security.idle_lock_seconds == 1800
+    assert config.security.session_max_seconds == 43200
+
+
+def test_a_minimum_password_length_above_the_maximum_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "lengths.toml"
+    path.write_text("[security]\nmin_password_length = 100\nmax_password_length = 64\n")
+    with pytest.raises(ConfigError, match="min_password_length"):
+        load_config(path, environ={})
+
+
+def test_unknown_names_are_shown_without_their_control_characters(tmp_path: Path) -> None:
+    path = tmp_path / "odd.toml"
+    path.write_text('[security]\n"evil\\u001b]0;pwned\\u0007" = 1\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    message = str(caught.value)
+    assert "\x1b" not in message and "\x07" not in message
+    assert "\\x1b" in message
+
+
+def test_the_default_key_file_is_named_as_documented() -> None:
+    config = load_config(None, environ={}).with_database("/srv/mfa/users.db")
+    assert config.key_path == Path("/srv/mfa/users.key")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    assert "<database name>.key" in docs

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mfa.config import EmailConfig
-from mfa.delivery import DeliveryError, EmailSender, Message, mask_email
+from mfa.delivery import DeliveryError, Message, mask_email
+from mfa.delivery.email import EmailSender
 from tests.smtp_server import (
     HOST,
     SmtpSink,

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from mfa import factors
+from mfa import factors, sending
 from mfa.clock import ManualClock
 from mfa.config import Config
-from mfa.delivery import DeliveryError, EmailSender, Message
+from mfa.delivery import DeliveryError, Message
+from mfa.delivery.email import EmailSender
 from mfa.demo_mail import DemoMailSink, demo_config
 from mfa.services import Services, open_services
 from store import audit
@@ -75,7 +76,7 @@ async def test_a_demo_code_travels_over_smtp_and_lands_in_the_outbox_with_its_bo
     demo_services: Services, sink: DemoMailSink
 ) -> None:
     user = await make_user(demo_services)
-    sent = await factors.start_email_setup(demo_services, user)
+    sent = await sending.start_email_setup(demo_services, user)
     assert sent.ok, sent.message
     assert sink.received == 1
     [mail] = sink.latest

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from mfa import factors
+from mfa import factors, sending
 from mfa.clock import ManualClock
 from mfa.config import Config
 from mfa.services import Services
@@ -51,7 +51,7 @@ async def events_of(services: Services, user: User) -> list[str]:
 async def test_email_setup_end_to_end_over_smtp(
     demo: Services, user: User, sink: SmtpSink, clock: ManualClock
 ) -> None:
-    sent = await factors.start_email_setup(demo, user)
+    sent = await sending.start_email_setup(demo, user)
     assert sent.ok and sent.status == "sent"
     assert sent.message == "We sent a code to j***@example.com."
     assert sent.masked_destination == "j***@example.com"
@@ -85,7 +85,7 @@ async def test_email_sign_in_end_to_end_over_smtp(
 ) -> None:
     method = await set_up_email(demo, user, sink)
     clock.advance(3600)
-    sent = await factors.send_sign_in_code(demo, user, method.id)
+    sent = await sending.send_sign_in_code(demo, user, method.id)
     assert sent.ok and sent.message == "We sent a code to j***@example.com."
     assert "Enter it to finish signing in." in sink.messages_to(user.email)[-1].get_content()
     code = mailed_codes(sink, user.email)[-1]
@@ -100,7 +100,7 @@ async def test_an_address_that_cannot_receive_mail_is_refused_with_the_reason(
     demo: Services, sink: SmtpSink
 ) -> None:
     user = await make_user(demo, "ops@plant7")
-    result = await factors.start_email_setup(demo, user)
+    result = await sending.start_email_setup(demo, user)
     assert not result.ok and result.status == "undeliverable"
     assert result.message.startswith("Codes can't be sent to your address ops@plant7: ")
     assert "Choose another method" in result.message
@@ -112,7 +112,7 @@ async def test_a_kind_the_subscription_does_not_allow_is_refused(
     demo: Services, sink: SmtpSink
 ) -> None:
     user = await make_user(demo, allowed="email")
-    result = await factors.start_sms_setup(demo, user, MOBILE)
+    result = await sending.start_sms_setup(demo, user, MOBILE)
     assert (result.ok, result.status) == (False, "not_allowed")
     assert result.message == "Your subscription doesn't allow codes by SMS."
     assert await factors.allowed_kinds(demo, user) == ("email",)
@@ -126,7 +126,7 @@ def test_the_weaker_than_an_app_note_is_there_for_the_screens() -> None:
 
 
 async def test_sms_setup_through_the_demo_outbox(demo: Services, user: User) -> None:
-    sent = await factors.start_sms_setup(demo, user, "(415) 555-0100")
+    sent = await sending.start_sms_setup(demo, user, "(415) 555-0100")
     assert sent.ok and sent.message == "We sent a code to +1 ***-***-0100."
     [text] = await audit.outbox(demo.db)
     assert (text.channel, text.recipient, text.error) == ("sms", MOBILE_E164, None)
@@ -145,7 +145,7 @@ async def test_outside_demo_mode_the_outbox_keeps_no_body(
     services: Services, clock: ManualClock
 ) -> None:
     user = await make_user(services)
-    assert (await factors.start_sms_setup(services, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(services, user, MOBILE)).ok
     [text] = await audit.outbox(services.db)
     assert (text.channel, text.recipient, text.body) == ("sms", MOBILE_E164, None)
     code = await live_code_from_the_key(services, user)
@@ -155,7 +155,7 @@ async def test_outside_demo_mode_the_outbox_keeps_no_body(
 async def test_an_invalid_number_is_refused_with_the_reason_and_nothing_is_sent(
     demo: Services, user: User
 ) -> None:
-    result = await factors.start_sms_setup(demo, user, "555-01")
+    result = await sending.start_sms_setup(demo, user, "555-01")
     assert (result.ok, result.status) == (False, "invalid_number")
     assert "too short" in result.message
     assert await audit.outbox(demo.db) == []
@@ -167,7 +167,7 @@ async def test_a_changed_number_takes_effect_only_once_verified(
 ) -> None:
     method = await set_up_sms(demo, user, MOBILE)
     clock.advance(30)
-    started = await factors.start_sms_setup(demo, user, OTHER_MOBILE)
+    started = await sending.start_sms_setup(demo, user, OTHER_MOBILE)
     assert started.ok and started.masked_destination == "+1 ***-***-0199"
     new_code = await texted_code(demo)
     # Until the new number is verified, sign-in codes still go to the old one.
@@ -212,7 +212,7 @@ async def both_methods(
 async def sign_in_with(
     services: Services, user: User, method: factors.Method, sink: SmtpSink, clock: ManualClock
 ) -> None:
-    assert (await factors.send_sign_in_code(services, user, method.id)).ok
+    assert (await sending.send_sign_in_code(services, user, method.id)).ok
     if method.kind == "email":
         code = mailed_codes(sink, user.email)[-1]
     else:
@@ -255,7 +255,7 @@ async def test_only_a_verified_method_of_ones_own_can_be_preferred(
     sms = await set_up_sms(demo, other)
     with pytest.raises(factors.FactorError):
         await factors.set_preferred(demo, user, sms.id)
-    assert (await factors.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
     [unverified] = await factors.methods_of(demo, user.id)
     with pytest.raises(factors.FactorError, match="isn't set up"):
         await factors.set_preferred(demo, user, unverified.id)
@@ -270,7 +270,7 @@ async def test_a_method_the_subscription_no_longer_allows_is_not_offered(
     assert [m.kind for m in await factors.sign_in_methods(demo, user)] == ["email"]
     default = await factors.default_method(demo, user)
     assert default is not None and default.id == email.id
-    refused = await factors.send_sign_in_code(demo, user, sms.id)
+    refused = await sending.send_sign_in_code(demo, user, sms.id)
     assert (refused.ok, refused.status) == (False, "not_available")
 
 
@@ -282,7 +282,7 @@ async def test_wrong_codes_feed_the_shared_account_throttle(
 ) -> None:
     method = await set_up_sms(demo, user)
     clock.advance(30)
-    assert (await factors.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
     first = await texted_code(demo)
     wrong = f"{(int(first) + 1) % 10**6:06d}"
     for _ in range(3):
@@ -290,7 +290,7 @@ async def test_wrong_codes_feed_the_shared_account_throttle(
     assert (await reload(demo, user)).failed_attempts == 3
     # A resend gives a fresh code but does not reset the account's count.
     clock.advance(30)
-    assert (await factors.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
     second = await texted_code(demo)
     wrong = f"{(int(second) + 1) % 10**6:06d}"
     assert (await factors.verify_sign_in(demo, user, wrong)).status == "wrong"
@@ -304,7 +304,7 @@ async def test_wrong_codes_feed_the_shared_account_throttle(
     assert (locked.ok, locked.status) == (False, "locked")
     assert locked.message == "Too many failed attempts: try again in 1 second."
     assert locked.retry_at == clock.now() + 1
-    refused = await factors.send_sign_in_code(demo, user, method.id)
+    refused = await sending.send_sign_in_code(demo, user, method.id)
     assert (refused.ok, refused.status) == (False, "locked")
     assert refused.resend_available_at == clock.now() + 1
     clock.advance(1)
@@ -320,7 +320,7 @@ async def test_a_password_failure_count_carries_into_codes(
     async with demo.db.write() as conn:  # four wrong passwords, as the sign-in records them
         await conn.execute("UPDATE users SET failed_attempts = 4 WHERE id = ?", (user.id,))
     clock.advance(30)
-    assert (await factors.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
     code = await texted_code(demo)
     result = await factors.verify_sign_in(demo, user, f"{(int(code) + 1) % 10**6:06d}")
     assert result.retry_at == clock.now() + 30
@@ -333,7 +333,7 @@ async def test_at_the_hard_limit_only_an_administrator_can_unlock(
     async with demo.db.write() as conn:
         await conn.execute("UPDATE users SET failed_attempts = 99 WHERE id = ?", (user.id,))
     clock.advance(30)
-    assert (await factors.send_sign_in_code(demo, user, method.id)).ok
+    assert (await sending.send_sign_in_code(demo, user, method.id)).ok
     code = await texted_code(demo)
     wrong = await factors.verify_sign_in(demo, user, f"{(int(code) + 1) % 10**6:06d}")
     assert wrong.retry_at is None and wrong.message.endswith("Ask an administrator to unlock it.")
@@ -373,7 +373,7 @@ async def test_an_unfinished_setup_can_always_be_removed(
 ) -> None:
     await set_up_email(demo, user, sink)
     clock.advance(30)
-    assert (await factors.start_sms_setup(demo, user, MOBILE)).ok
+    assert (await sending.start_sms_setup(demo, user, MOBILE)).ok
     unfinished = next(m for m in await factors.methods_of(demo, user.id) if m.kind == "sms")
     await factors.remove_method(demo, user, unfinished.id)
     assert await factors.live_code(demo, user) is None
@@ -390,7 +390,7 @@ async def test_the_live_code_tells_a_screen_where_it_went(
     demo: Services, user: User, clock: ManualClock
 ) -> None:
     assert await factors.live_code(demo, user) is None
-    sent = await factors.start_sms_setup(demo, user, MOBILE)
+    sent = await sending.start_sms_setup(demo, user, MOBILE)
     live = await factors.live_code(demo, user)
     assert live is not None
     assert (live.kind, live.masked_destination, live.purpose, live.tries_left) == (
@@ -400,6 +400,6 @@ async def test_the_live_code_tells_a_screen_where_it_went(
         5,
     )
     assert live.expires_at == sent.expires_at
-    assert await factors.next_send_at(demo, user) == clock.now() + 30
+    assert await sending.next_send_at(demo, user) == clock.now() + 30
     clock.advance(600)
     assert await factors.live_code(demo, user) is None

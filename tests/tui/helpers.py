@@ -37,6 +37,7 @@ from store import accounts as account_store
 from store.models import User
 from tests.conftest import FAST_SECURITY
 from tui.app import MfaApp, create_app
+from tui.widgets.countdown import CountingDown
 
 DEMO_ADMIN = (demo.ADMIN_EMAIL, demo.ADMIN_PASSWORD)
 """(email, password) of the demo admin."""
@@ -139,8 +140,46 @@ async def settle(pilot: Pilot[None]) -> None:
 
 
 async def type_text(pilot: Pilot[None], text: str) -> None:
-    """Type ``text`` key by key into whatever has focus."""
+    """Type ``text`` key by key into whatever has focus.
+
+    Slow (Pilot waits for the app to go idle after every key): only for tests about typing.
+    """
     await pilot.press(*text)
+
+
+async def fill(pilot: Pilot[None], selector: str, text: str, *, submit: bool = True) -> None:
+    """Put ``text`` in the input field ``selector`` (focused), then press Enter and wait.
+
+    The value is set as a whole (an ``Input.Changed`` follows as for typing); only Enter is a key.
+    """
+    field = pilot.app.screen.query_one(selector, Input)
+    field.focus()
+    field.value = text
+    field.cursor_position = len(text)
+    await pilot.pause()
+    if submit:
+        await pilot.press("enter")
+        await settle(pilot)
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Let the app run until ``condition`` holds: for outcomes that wait on a real server (a
+    generous safety limit, not a timing check)."""
+    for _ in range(1_000):
+        if condition():
+            return
+        await settle(pilot)
+        await pilot.pause(0.01)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+async def tick(pilot: Pilot[None]) -> None:
+    """The clock was moved: bring every countdown on the screen up to date, as its one-second
+    timer would, and wait for what follows (a send that waited for the countdown, say)."""
+    for widget in pilot.app.screen.query("*"):
+        if isinstance(widget, CountingDown):
+            widget.tick()
+    await settle(pilot)
 
 
 async def sign_in(pilot: Pilot[None], email: str, password: str, *, typed: bool = False) -> None:

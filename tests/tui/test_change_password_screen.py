@@ -16,6 +16,7 @@ from store import accounts as account_store
 from tests.tui.helpers import (
     DEMO_USER,
     demo_app,
+    fill,
     running_app,
     settle,
     shown,
@@ -52,12 +53,30 @@ async def open_change_password(pilot: Pilot[None]) -> tuple[SecurityScreen, Chan
     return security, app.screen
 
 
-async def fill_in(pilot: Pilot[None], current: str, new: str, repeat: str) -> None:
-    """Type into the three fields, Enter after each (the last Enter submits)."""
-    for text in (current, new, repeat):
-        await type_text(pilot, text)
-        await pilot.press("enter")
+async def fill_in(
+    pilot: Pilot[None], current: str, new: str, repeat: str, *, typed: bool = False
+) -> None:
+    """Fill in the three fields, Enter after each (the last Enter submits).
+
+    ``typed=True`` types every character as a key (slow); by default each field is filled at once.
+    """
+    for selector, text in (
+        ("#current-password", current),
+        ("#new-password", new),
+        ("#repeat-password", repeat),
+    ):
+        if typed:
+            await type_text(pilot, text)
+            await pilot.press("enter")
+        else:
+            await fill(pilot, selector, text, submit=False)
+            await pilot.press("enter")
     await settle(pilot)
+
+
+def refusal(screen: ChangePasswordScreen) -> str:
+    """The message beside the form, as shown."""
+    return shown(screen.query_one("#change-password-message"))
 
 
 def notifications(app: MfaApp) -> list[str]:
@@ -75,7 +94,7 @@ async def test_a_changed_password_signs_in_and_the_security_page_is_back(
         assert shown(screen.query_one("#change-password-rules")) == (
             "At least 8 characters; no common passwords; no composition rules."
         )
-        await fill_in(pilot, USER_PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
+        await fill_in(pilot, USER_PASSWORD, NEW_PASSWORD, NEW_PASSWORD, typed=True)
 
         assert app.screen is security
         assert CHANGED in notifications(app)
@@ -93,16 +112,13 @@ async def test_two_new_passwords_that_differ_are_caught_before_anything_is_check
         await fill_in(pilot, USER_PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "!")
 
         assert app.screen is screen
-        assert screen.message == PASSWORDS_DIFFER
-        assert shown(screen.query_one("#change-password-message")) == PASSWORDS_DIFFER
+        assert refusal(screen) == PASSWORDS_DIFFER
         repeat = screen.query_one("#repeat-password", Input)
         assert app.focused is repeat and repeat.value == ""
         assert (await check_sign_in(app.services, USER_EMAIL, USER_PASSWORD)).accepted
 
-        # Typing the repeat again is enough.
-        await type_text(pilot, NEW_PASSWORD)
-        await pilot.press("enter")
-        await settle(pilot)
+        # Filling in the repeat again is enough.
+        await fill(pilot, "#repeat-password", NEW_PASSWORD)
         assert CHANGED in notifications(app)
 
 
@@ -114,7 +130,7 @@ async def test_a_wrong_current_password_is_shown_and_counted(
         await fill_in(pilot, "not my password", NEW_PASSWORD, NEW_PASSWORD)
 
         assert app.screen is screen
-        assert screen.message == CURRENT_PASSWORD_WRONG
+        assert refusal(screen) == CURRENT_PASSWORD_WRONG
         current = screen.query_one("#current-password", Input)
         assert app.focused is current and current.value == ""
         user = await account_store.user_by_email(app.services.db, USER_EMAIL)
@@ -128,7 +144,7 @@ async def test_a_rule_is_named_and_escape_goes_back_unchanged(
         security, screen = await open_change_password(pilot)
         await fill_in(pilot, USER_PASSWORD, "short", "short")
         rule = "Use at least 8 characters (this one has 5)."
-        assert shown(screen.query_one("#change-password-message")) == rule
+        assert refusal(screen) == rule
         assert app.focused is screen.query_one("#new-password", Input)
 
         await pilot.press("escape")
@@ -147,7 +163,7 @@ async def test_the_rules_line_follows_the_configured_minimum(
             "At least 12 characters; no common passwords; no composition rules."
         )
         await fill_in(pilot, USER_PASSWORD, "eleven char", "eleven char")
-        assert screen.message == "Use at least 12 characters (this one has 11)."
+        assert refusal(screen) == "Use at least 12 characters (this one has 11)."
 
 
 # --------------------------------------------------------------------------------- snapshots

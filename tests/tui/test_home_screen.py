@@ -130,7 +130,7 @@ async def test_sign_out_returns_to_an_empty_sign_in_screen(
         assert len(app.screen_stack) == 2 and isinstance(app.screen, SignInScreen)
         assert app.screen.query_one("#email", Input).value == ""
         assert app.screen.query_one("#password", Input).value == ""
-        assert app.screen.message == ""
+        assert shown(app.screen.query_one("#signin-message")) == ""
         assert app.session is None
         ended = [e for e in await audit.events(app.services.db) if e.event == "session.ended"]
         assert [e.detail for e in ended] == ["signed out"]

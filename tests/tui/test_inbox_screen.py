@@ -14,7 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from mfa import codes, factors
+from mfa import codes, factors, sending
 from mfa.clock import ManualClock
 from mfa.demo_mail import DemoMailSink, demo_config
 from mfa.services import Services
@@ -107,7 +107,7 @@ async def test_a_delivered_message_is_announced_and_listed_newest_first(
     async with running_app(tmp_path, clock, services=services) as (app, pilot):
         await settle(pilot)
         user = await jordan(services)
-        assert (await factors.start_email_setup(services, user)).ok
+        assert (await sending.start_email_setup(services, user)).ok
         assert sink.received == 1
         mailed = code_in(sink.latest[-1].message.get_content())
 
@@ -131,7 +131,7 @@ async def test_a_delivered_message_is_announced_and_listed_newest_first(
 
         # A text message arriving while the inbox is open shows up at the top.
         clock.advance(31)
-        assert (await factors.start_sms_setup(services, user, MOBILE)).ok
+        assert (await sending.start_sms_setup(services, user, MOBILE)).ok
         assert [m.channel for m in await app.demo_inbox.check()] == ["sms"]
         await settle(pilot)
         sms_card, email_again = cards(app)
@@ -198,7 +198,7 @@ async def test_the_sign_in_code_can_be_read_in_the_inbox_from_the_verify_screen(
     services = await demo_services(tmp_path, clock, sink, mfa_enabled=True)
     try:
         user = await jordan(services)
-        assert (await factors.start_email_setup(services, user)).ok
+        assert (await sending.start_email_setup(services, user)).ok
         setup_code = code_in(sink.latest[-1].message.get_content())
         assert (await factors.confirm_setup(services, user, "email", setup_code)).ok
         clock.advance(3600)

@@ -31,19 +31,19 @@ from tests.smtp_server import SmtpSink
 from tests.tui.helpers import (
     DEMO_USER,
     demo_app,
+    fill,
     running_app,
     seeded_services,
     settle,
     shown,
     steady,
     temp_config,
-    type_text,
 )
 from tui.app import MfaApp
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.home import HomeScreen
 from tui.screens.security import LAST_USED, MethodSetupScreen, SecurityScreen
-from tui.widgets.method_cards import CODE
+from tui.widgets.method_cards import CardStage
 
 USER_EMAIL = DEMO_USER[0]
 MASKED_EMAIL = "j***@acme-logistics.com"
@@ -89,6 +89,11 @@ async def open_security(pilot: Pilot[None], user: User) -> SecurityScreen:
 def rows(screen: SecurityScreen) -> list[list[str]]:
     table = screen.query_one("#security-methods", DataTable)
     return [[str(cell) for cell in table.get_row_at(index)] for index in range(table.row_count)]
+
+
+def message(screen: SecurityScreen) -> str:
+    """The page's message line, as shown."""
+    return shown(screen.query_one("#security-message"))
 
 
 def footer_keys(app: MfaApp) -> set[str]:
@@ -148,12 +153,10 @@ async def test_adding_email_sends_over_smtp_and_lists_it(
         await settle(pilot)
         [code] = mailed_codes(sink, USER_EMAIL)
         assert app.focused is not None and app.focused.id == "email-code"
-        await type_text(pilot, code)
-        await pilot.press("enter")
-        await settle(pilot)
+        await fill(pilot, "#email-code", code)
 
         assert app.screen is screen
-        assert screen.message == f"Email is set up: codes can go to {MASKED_EMAIL}."
+        assert message(screen) == f"Email is set up: codes can go to {MASKED_EMAIL}."
         assert [row[:3] for row in rows(screen)] == [
             ["Email", MASKED_EMAIL, "Verified"],
             ["SMS", MASKED_MOBILE, "Verified"],
@@ -179,10 +182,8 @@ async def test_a_dialog_closed_before_verifying_leaves_the_method_not_verified(
         # Coming back, the code sent is still the one to enter.
         await pilot.press("a")
         await settle(pilot)
-        assert app.screen.query_one("#email-card").stage == CODE  # type: ignore[attr-defined]
-        await type_text(pilot, mailed_codes(sink, USER_EMAIL)[-1])
-        await pilot.press("enter")
-        await settle(pilot)
+        assert app.screen.query_one("#email-card").stage == CardStage.CODE  # type: ignore[attr-defined]
+        await fill(pilot, "#email-code", mailed_codes(sink, USER_EMAIL)[-1])
         assert rows(screen)[0][:3] == ["Email", MASKED_EMAIL, "Verified"]
 
 
@@ -204,17 +205,13 @@ async def test_a_new_phone_number_counts_only_once_verified(
             f"Codes keep going to {MASKED_MOBILE} until the new number is verified."
         )
         assert app.focused is dialog.query_one("#sms-phone", Input)
-        await type_text(pilot, OTHER_MOBILE)
-        await pilot.press("enter")
-        await settle(pilot)
+        await fill(pilot, "#sms-phone", OTHER_MOBILE)
         [sms] = [m for m in await factors.methods_of(services, user.id) if m.kind == "sms"]
         assert sms.destination == MOBILE_E164  # not yet
-        await type_text(pilot, await texted_code(services))
-        await pilot.press("enter")
-        await settle(pilot)
+        await fill(pilot, "#sms-code", await texted_code(services))
 
         assert app.screen is screen
-        assert screen.message == "SMS is set up: codes can go to +1 ***-***-0199."
+        assert message(screen) == "SMS is set up: codes can go to +1 ***-***-0199."
         assert rows(screen)[0][:3] == ["SMS", "+1 ***-***-0199", "Verified"]
         [sms] = await factors.methods_of(services, user.id)
         assert sms.destination == OTHER_MOBILE_E164
@@ -236,8 +233,8 @@ async def test_the_last_method_is_not_removed_while_mfa_is_required(
         assert dialog.question == f"Remove SMS ({MASKED_MOBILE})?"
         await answer(pilot, "y")
         assert app.screen is screen
-        assert screen.message == ONLY_METHOD
-        assert "error" in screen.query_one("#security-message").classes
+        assert message(screen) == ONLY_METHOD
+        assert "-error" in screen.query_one("#security-message").classes
         assert len(rows(screen)) == 1
         assert len(await factors.methods_of(services, user.id)) == 1
 
@@ -260,7 +257,7 @@ async def test_a_second_method_is_removed_once_confirmed(
         await pilot.press("delete")
         await settle(pilot)
         await answer(pilot, "y")
-        assert screen.message == f"SMS ({MASKED_MOBILE}) was removed."
+        assert message(screen) == f"SMS ({MASKED_MOBILE}) was removed."
         assert rows(screen) == [["Email", MASKED_EMAIL, "Verified", "1 minute ago", "Yes"]]
         assert str(screen.query_one("#security-add").label) == "Add SMS"  # type: ignore[attr-defined]
         assert [m.kind for m in await factors.methods_of(services, user.id)] == ["email"]
@@ -284,7 +281,7 @@ async def test_the_default_method_is_chosen_from_the_dropdown(
         await pilot.press("down", "enter")
         await settle(pilot)
         assert select.value == email.id
-        assert screen.message == f"Sign-in codes will go to Email ({MASKED_EMAIL}) first."
+        assert message(screen) == f"Sign-in codes will go to Email ({MASKED_EMAIL}) first."
         assert [row[4] for row in rows(screen)] == ["Yes", ""]
         fresh = await account_store.user_by_id(services.db, user.id)
         assert fresh is not None and fresh.preferred_method_id == email.id
@@ -293,7 +290,7 @@ async def test_the_default_method_is_chosen_from_the_dropdown(
         await pilot.press("up", "enter")
         await settle(pilot)
         assert select.value == LAST_USED
-        assert screen.message == "Sign-in codes will go to the method you used last."
+        assert message(screen) == "Sign-in codes will go to the method you used last."
         assert [row[4] for row in rows(screen)] == ["", "Yes"]
         fresh = await account_store.user_by_id(services.db, user.id)
         assert fresh is not None and fresh.preferred_method_id is None

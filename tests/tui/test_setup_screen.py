@@ -7,11 +7,12 @@ import asyncio
 import dataclasses
 from pathlib import Path
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
-from mfa import factors
+from mfa import factors, sending
 from mfa.clock import ManualClock
 from mfa.config import Config
 from mfa.services import Services
@@ -29,6 +30,7 @@ from tests.smtp_server import SmtpSink, silent_server, unused_port
 from tests.tui.helpers import (
     DEMO_USER,
     demo_app,
+    fill,
     running_app,
     seeded_services,
     settle,
@@ -36,13 +38,17 @@ from tests.tui.helpers import (
     sign_in,
     steady,
     temp_config,
+    tick,
     type_text,
+    wait_until,
 )
 from tui.app import MfaApp
 from tui.screens.home import HomeScreen
 from tui.screens.setup import CONTINUE_HINT, INTRO, SECOND_METHOD, SET_UP, SetupScreen
 from tui.screens.signin import SignInScreen
-from tui.widgets.method_cards import CLOSED, CODE, DONE, OPEN, MethodCard, MethodCards
+from tui.widgets.method_cards import CardStage, MethodCard, MethodCards
+
+CLOSED, OPEN, CODE, DONE = CardStage.CLOSED, CardStage.OPEN, CardStage.CODE, CardStage.DONE
 
 USER_EMAIL = DEMO_USER[0]
 MASKED_EMAIL = "j***@acme-logistics.com"
@@ -83,19 +89,19 @@ def card(app: MfaApp, kind: str) -> MethodCard:
 
 
 def status(app: MfaApp) -> str:
+    """The status line at the top of the Setup screen, as shown."""
     screen = app.screen
     assert isinstance(screen, SetupScreen)
-    assert shown(screen.query_one("#setup-status")) == screen.status
-    return screen.status
+    line = screen.query_one("#setup-status")
+    return shown(line) if line.display else ""
 
 
 def message(app: MfaApp, kind: str) -> str:
-    """The card's message line, checked against what is on screen."""
-    shown_card = card(app, kind)
-    line = shown_card.query_one(".card-message")
-    assert shown(line) == shown_card.message
-    assert line.display == bool(shown_card.message)
-    return shown_card.message
+    """The card's message line as shown ("" when it takes no room)."""
+    line = card(app, kind).query_one(".card-message")
+    text = shown(line)
+    assert line.display == bool(text)
+    return text
 
 
 def countdown(app: MfaApp, kind: str) -> str | None:
@@ -121,11 +127,8 @@ async def press(pilot: Pilot[None], selector: str) -> None:
 
 
 async def enter_code(pilot: Pilot[None], kind: str, code: str) -> None:
-    """Type ``code`` key by key into the card's code field and press Enter."""
-    pilot.app.screen.query_one(f"#{kind}-code", Input).focus()
-    await type_text(pilot, code)
-    await pilot.press("enter")
-    await settle(pilot)
+    """Put ``code`` in the card's code field and press Enter."""
+    await fill(pilot, f"#{kind}-code", code)
 
 
 async def send_sms_code(pilot: Pilot[None], number: str = MOBILE) -> None:
@@ -133,11 +136,7 @@ async def send_sms_code(pilot: Pilot[None], number: str = MOBILE) -> None:
     app = pilot.app
     if card(app, "sms").stage == CLOSED:
         await press(pilot, "#sms-setup")
-    phone = app.screen.query_one("#sms-phone", Input)
-    phone.focus()
-    phone.value = number
-    await pilot.press("enter")
-    await settle(pilot)
+    await fill(pilot, "#sms-phone", number)
 
 
 def another_code(code: str) -> str:
@@ -204,7 +203,7 @@ async def test_email_then_sms_then_continue_by_keyboard_over_real_delivery(
             await type_text(pilot, MOBILE)
             assert countdown(app, "sms") == "You can ask for another code in 30 seconds."
             clock.advance(30)  # the cooldown belongs to the account: it started with the email
-            cards(app).refresh_countdown()
+            await tick(pilot)
             assert countdown(app, "sms") is None
             await pilot.press("enter")
             await settle(pilot)
@@ -300,7 +299,7 @@ async def test_an_expired_code_asks_for_a_new_one_and_the_new_one_works(
             await send_sms_code(pilot)
             old_code = await texted_code(services)
             clock.advance(600)
-            cards(app).refresh_countdown()
+            await tick(pilot)
             await enter_code(pilot, "sms", old_code)
             assert message(app, "sms") == (
                 "That code has expired: codes work for 10 minutes. Send a new code."
@@ -324,7 +323,7 @@ async def test_a_malformed_phone_number_is_refused_and_nothing_is_sent(
             await sign_in(pilot, *DEMO_USER)
             await send_sms_code(pilot, "12")
             assert message(app, "sms") == TOO_SHORT
-            assert "error" in card(app, "sms").query_one(".card-message").classes
+            assert "-error" in card(app, "sms").query_one(".card-message").classes
             assert card(app, "sms").stage == OPEN
             assert focused_id(app) == "sms-phone"
             assert not send_button(app, "sms").disabled and countdown(app, "sms") is None
@@ -355,20 +354,57 @@ async def test_an_unreachable_mail_server_is_named_and_consumes_nothing(
             )
             assert card(app, "email").stage == OPEN  # no code to enter
             assert not send_button(app, "email").disabled
+            assert focused_id(app) == "email-send"  # Enter tries again
             assert countdown(app, "email") is None
             user = await jordan(services)
             assert await factors.live_code(services, user) is None
-            assert await factors.next_send_at(services, user) is None
+            assert await sending.next_send_at(services, user) is None
 
             # The mail server is back: the very next press sends (no cooldown was started).
             app.services.config = dataclasses.replace(
                 app.services.config, email=sink.email_config()
             )
             app.services.deliverer = None
-            await press(pilot, "#email-send")
+            # A refused connection answers at once: a button ignores a second press within its
+            # 0.2 s press effect, as Textual's Button does for a double press.
+            await wait_until(
+                pilot, lambda: not send_button(app, "email").has_class("-active"), "the effect"
+            )
+            await pilot.press("enter")
+            await settle(pilot)
             assert message(app, "email") == f"We sent a code to {MASKED_EMAIL}."
             await enter_code(pilot, "email", mailed_codes(sink, USER_EMAIL)[0])
             assert card(app, "email").stage == DONE
+    finally:
+        await services.close()
+
+
+async def test_a_send_that_breaks_is_reported_and_enter_tries_again(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = await setup_services(tmp_path, clock, temp_config(tmp_path))
+    try:
+        async with running_app(tmp_path, clock, services=services) as (app, pilot):
+            await sign_in(pilot, *DEMO_USER)
+            await press(pilot, "#sms-setup")
+
+            async def broken(*_args: object) -> None:
+                raise RuntimeError("disk I/O error")
+
+            with monkeypatch.context() as patched:
+                patched.setattr(sending, "start_sms_setup", broken)
+                await fill(pilot, "#sms-phone", MOBILE)
+                assert message(app, "sms") == (
+                    "Sending the code failed: disk I/O error. Try again, or tell your "
+                    "administrator."
+                )
+                assert "-error" in card(app, "sms").query_one(".card-message").classes
+                assert not send_button(app, "sms").disabled
+                assert focused_id(app) == "sms-send"
+            await pilot.press("enter")  # the focus was left where trying again is one key
+            await settle(pilot)
+            assert message(app, "sms") == f"We sent a code to {MASKED_MOBILE}."
+            assert focused_id(app) == "sms-code"
     finally:
         await services.close()
 
@@ -431,7 +467,7 @@ async def test_send_a_new_code_waits_for_the_countdown(tmp_path: Path, clock: Ma
             assert str(button.label) == "Send a new code" and button.disabled
             assert countdown(app, "sms") == "You can ask for another code in 30 seconds."
             clock.advance(12)
-            cards(app).refresh_countdown()
+            await tick(pilot)
             assert countdown(app, "sms") == "You can ask for another code in 18 seconds."
             button.press()  # disabled: nothing happens
             await settle(pilot)

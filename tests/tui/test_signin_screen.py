@@ -21,6 +21,7 @@ from tests.tui.helpers import (
     DEMO_USER,
     add_account,
     demo_app,
+    fill,
     running_app,
     seeded_services,
     settle,
@@ -43,7 +44,7 @@ USER_EMAIL, USER_PASSWORD = DEMO_USER
 def _message(app: MfaApp) -> str:
     screen = app.screen
     assert isinstance(screen, SignInScreen)
-    return screen.message
+    return shown(screen.query_one("#signin-message"))
 
 
 def _only_screen(app: MfaApp) -> type:
@@ -125,6 +126,28 @@ async def test_every_refusal_shows_the_same_message_beside_the_form(
             assert app.session is None
     finally:
         await services.close()
+
+
+async def test_after_a_failure_the_password_field_has_the_focus_and_enter_tries_again(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_app(tmp_path, clock) as (app, pilot):
+        async def broken(*_args: object) -> None:
+            raise RuntimeError("database is locked")
+
+        with monkeypatch.context() as patched:
+            patched.setattr("tui.screens.signin.sign_in", broken)
+            await fill(pilot, "#email", USER_EMAIL)
+            await fill(pilot, "#password", USER_PASSWORD)
+            assert _message(app) == (
+                "Signing in failed: database is locked. Try again, or tell your administrator."
+            )
+            assert "-error" in app.screen.query_one("#signin-message").classes
+            assert app.focused is app.screen.query_one("#password", Input)
+            assert not app.screen.query_one("#sign-in", Button).disabled
+        await pilot.press("enter")
+        await settle(pilot)
+        assert _only_screen(app) is HomeScreen
 
 
 async def test_empty_fields_are_asked_for_without_an_attempt(

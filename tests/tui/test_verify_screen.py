@@ -26,12 +26,16 @@ from tests.mfa.factor_helpers import mailed_codes, set_up_email, set_up_sms, tex
 from tests.smtp_server import SmtpSink
 from tests.tui.helpers import (
     DEMO_USER,
+    fill,
     running_app,
     seeded_services,
     settle,
+    shown,
     sign_in,
     steady,
     temp_config,
+    tick,
+    type_text,
 )
 from tui.app import MfaApp, create_app
 from tui.screens.home import HomeScreen
@@ -141,11 +145,23 @@ def button(screen: VerifyScreen, button_id: str) -> tuple[str, bool]:
 
 
 async def enter_code(pilot: Pilot[None], code: str) -> None:
-    """Type ``code`` into the code field and press Enter."""
-    pilot.app.screen.query_one("#verify-code", Input).focus()
-    await pilot.pause()  # focus() takes effect on the next turn of the message loop
-    await pilot.press(*code, "enter")
-    await settle(pilot)
+    """Put ``code`` in the code field and press Enter."""
+    await fill(pilot, "#verify-code", code)
+
+
+def message(screen: VerifyScreen) -> str:
+    """The message line under the form, as shown."""
+    return shown(screen.message_line)
+
+
+def sent_line(screen: VerifyScreen) -> str:
+    """The line that says where the code went, as shown."""
+    return shown(screen.sent_line)
+
+
+def pending(screen: VerifyScreen) -> str:
+    """The countdown under the form to a send that waits, as shown."""
+    return shown(screen.query_one("#verify-pending"))
 
 
 async def choose_method(pilot: Pilot[None], steps: str) -> None:
@@ -179,7 +195,7 @@ async def test_the_code_goes_to_the_last_method_used_once(
     texts_before, mails_before = await jordan.texts(), jordan.mails()
     async with verifying(tmp_path, clock, jordan) as (app, pilot, screen):
         assert chosen(screen) == jordan.methods["sms"].id
-        assert screen.sent_line == f"We sent a code to {MASKED_PHONE}."
+        assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
         # Exactly one code: the Select's Changed event on mount sent nothing more.
         assert await jordan.texts() == texts_before + 1
         assert jordan.mails() == mails_before
@@ -190,7 +206,9 @@ async def test_the_code_goes_to_the_last_method_used_once(
         ]
         assert app.focused is screen.query_one("#verify-code", Input)
 
-        await enter_code(pilot, await jordan.texted_code())
+        await type_text(pilot, await jordan.texted_code())  # typed, key by key
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
         assert app.session is not None and app.session.signed_in
     assert (await jordan.fresh()).last_method_id == jordan.methods["sms"].id
@@ -205,7 +223,7 @@ async def test_the_preferred_method_wins_over_the_last_used(
         texts_before = await prepared.texts()
         async with verifying(tmp_path, clock, prepared) as (app, pilot, screen):
             assert chosen(screen) == prepared.methods["email"].id
-            assert screen.sent_line == f"We sent a code to {MASKED_EMAIL}."
+            assert sent_line(screen) == f"We sent a code to {MASKED_EMAIL}."
             assert await prepared.texts() == texts_before
             await enter_code(pilot, prepared.mailed_code())
             assert isinstance(app.screen, HomeScreen)
@@ -227,7 +245,7 @@ async def test_a_code_still_live_is_not_sent_again_after_going_back(
         await sign_in(pilot, *DEMO_USER)
         screen = app.screen
         assert isinstance(screen, VerifyScreen)
-        assert screen.sent_line == f"We sent a code to {MASKED_PHONE}."
+        assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
         assert await jordan.texts() == texts
         assert button(screen, "resend") == ("Resend code (20 s)", True)
         await enter_code(pilot, code)
@@ -243,12 +261,12 @@ async def test_switching_sends_exactly_one_code_to_the_chosen_method_and_it_beco
     async with verifying(tmp_path, clock, jordan) as (app, pilot, screen):
         texts, mails = await jordan.texts(), jordan.mails()
         clock.advance(30)
-        screen.refresh_countdowns()
+        await tick(pilot)
         await choose_method(pilot, "up")
         assert chosen(screen) == jordan.methods["email"].id
         assert jordan.mails() == mails + 1
         assert await jordan.texts() == texts
-        assert screen.sent_line == f"We sent a code to {MASKED_EMAIL}."
+        assert sent_line(screen) == f"We sent a code to {MASKED_EMAIL}."
         assert app.focused is screen.query_one("#verify-code", Input)
         assert button(screen, "resend") == ("Resend code (30 s)", True)
 
@@ -278,25 +296,25 @@ async def test_switching_too_soon_sends_the_code_when_the_cooldown_ends(
         clock.advance(12)
         await choose_method(pilot, "up")
         assert jordan.mails() == mails
-        assert screen.message == f"We'll send a code to {MASKED_EMAIL} in 18 s."
+        assert pending(screen) == f"We'll send a code to {MASKED_EMAIL} in 18 s."
         # Meanwhile the code sent by SMS still works.
-        assert screen.sent_line == f"We sent a code to {MASKED_PHONE}."
+        assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
         assert button(screen, "resend") == ("Resend code (18 s)", True)
         clock.advance(17)
-        screen.refresh_countdowns()
-        assert screen.message == f"We'll send a code to {MASKED_EMAIL} in 1 s."
+        await tick(pilot)
+        assert pending(screen) == f"We'll send a code to {MASKED_EMAIL} in 1 s."
         assert jordan.mails() == mails
         clock.advance(1)
-        screen.refresh_countdowns()
+        await tick(pilot)
         await settle(pilot)
         assert jordan.mails() == mails + 1
         assert await jordan.texts() == texts
-        assert screen.sent_line == f"We sent a code to {MASKED_EMAIL}."
-        assert screen.message == ""
+        assert sent_line(screen) == f"We sent a code to {MASKED_EMAIL}."
+        assert message(screen) == ""
         assert button(screen, "resend") == ("Resend code (30 s)", True)
         # Nothing more goes out later.
         clock.advance(60)
-        screen.refresh_countdowns()
+        await tick(pilot)
         await settle(pilot)
         assert jordan.mails() == mails + 1
 
@@ -314,14 +332,14 @@ async def test_signing_in_again_right_after_a_code_waits_for_the_cooldown_then_s
         await sign_in(pilot, *DEMO_USER)
         screen = app.screen
         assert isinstance(screen, VerifyScreen)
-        assert screen.message == f"We'll send a code to {MASKED_PHONE} in 25 s."
-        assert screen.sent_line == ""
+        assert pending(screen) == f"We'll send a code to {MASKED_PHONE} in 25 s."
+        assert sent_line(screen) == ""
         assert await jordan.texts() == texts
         clock.advance(25)
-        screen.refresh_countdowns()
+        await tick(pilot)
         await settle(pilot)
         assert await jordan.texts() == texts + 1
-        assert screen.sent_line == f"We sent a code to {MASKED_PHONE}."
+        assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
         await enter_code(pilot, await jordan.texted_code())
         assert isinstance(app.screen, HomeScreen)
 
@@ -338,13 +356,13 @@ async def test_resend_counts_down_then_sends_a_new_code_that_replaces_the_old(
             first = prepared.mailed_code()
             assert button(screen, "resend") == ("Resend code (30 s)", True)
             clock.advance(1)
-            screen.refresh_countdowns()
+            await tick(pilot)
             assert button(screen, "resend") == ("Resend code (29 s)", True)
             clock.advance(28.5)
-            screen.refresh_countdowns()
+            await tick(pilot)
             assert button(screen, "resend") == ("Resend code (1 s)", True)
             clock.advance(0.5)
-            screen.refresh_countdowns()
+            await tick(pilot)
             assert button(screen, "resend") == ("Resend code", False)
 
             mails = prepared.mails()
@@ -357,7 +375,7 @@ async def test_resend_counts_down_then_sends_a_new_code_that_replaces_the_old(
             assert second != first
 
             await enter_code(pilot, first)
-            assert screen.message == (
+            assert message(screen) == (
                 "That code was replaced by a newer one: enter the code from the latest message. "
                 "You have 4 tries left for this code."
             )
@@ -378,22 +396,62 @@ async def test_a_failed_send_says_why_suggests_another_method_and_starts_no_coun
         texts = await prepared.texts()
         async with verifying(tmp_path, clock, prepared) as (app, pilot, screen):
             assert chosen(screen) == prepared.methods["email"].id
-            assert screen.message == (
+            assert message(screen) == (
                 f"Couldn't reach the mail server 127.0.0.1:{sink.port}. "
                 "Try again or choose another method."
             )
-            assert screen.sent_line == ""
+            assert sent_line(screen) == ""
             assert button(screen, "resend") == ("Resend code", False)  # try again at once
             assert app.focused is screen.query_one("#verify-method", Select)
 
             await choose_method(pilot, "down")
             assert await prepared.texts() == texts + 1
-            assert screen.sent_line == f"We sent a code to {MASKED_PHONE}."
-            assert screen.message == ""
+            assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
+            assert message(screen) == ""
             await enter_code(pilot, await prepared.texted_code())
             assert isinstance(app.screen, HomeScreen)
     finally:
         await prepared.services.close()
+
+
+async def test_a_failed_send_to_the_only_method_leaves_the_focus_on_resend(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    sink = await asyncio.to_thread(SmtpSink().start)
+    prepared = await prepare(tmp_path, clock, sink, ("email",))
+    try:
+        await asyncio.to_thread(sink.stop)
+        async with verifying(tmp_path, clock, prepared) as (app, pilot, screen):
+            assert message(screen).startswith("Couldn't reach the mail server")
+            resend = screen.query_one("#resend", Button)
+            assert app.focused is resend and not resend.disabled
+            attempts = len(await audit.outbox(prepared.services.db))
+            await pilot.press("enter")  # tries again at once
+            await settle(pilot)
+            assert len(await audit.outbox(prepared.services.db)) == attempts + 1
+            assert app.focused is resend
+    finally:
+        await prepared.services.close()
+
+
+async def test_a_check_that_breaks_is_reported_and_the_code_field_has_the_focus(
+    tmp_path: Path, clock: ManualClock, jordan: MfaUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with verifying(tmp_path, clock, jordan) as (app, pilot, screen):
+        code = await jordan.texted_code()
+
+        async def broken(*_args: object) -> None:
+            raise RuntimeError("database is locked")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(factors, "verify_sign_in", broken)
+            await enter_code(pilot, code)
+            assert message(screen) == "Couldn't check the code (database is locked). Try again."
+            assert "-error" in screen.message_line.classes
+            assert button(screen, "verify") == ("Verify", False)
+            assert app.focused is screen.query_one("#verify-code", Input)
+        await enter_code(pilot, code)
+        assert isinstance(app.screen, HomeScreen)
 
 
 async def test_the_last_code_the_send_limit_allows_says_when_the_next_can_come(
@@ -403,10 +461,10 @@ async def test_the_last_code_the_send_limit_allows_says_when_the_next_can_come(
         texts = await jordan.texts()
         for _ in range(4):  # arrival was the first of the five sends allowed in 15 minutes
             clock.advance(30)
-            screen.refresh_countdowns()
+            await tick(pilot)
             await press(pilot, "#resend")
         assert await jordan.texts() == texts + 4
-        assert screen.message == (
+        assert message(screen) == (
             "That was the last code you can ask for now: you can ask for another in 13 minutes."
         )
         assert button(screen, "resend") == ("Resend code (13:00)", True)
@@ -423,11 +481,11 @@ async def test_a_wrong_code_says_how_many_tries_are_left(
     async with verifying(tmp_path, clock, jordan) as (app, pilot, screen):
         code = await jordan.texted_code()
         await enter_code(pilot, wrong(code))
-        assert screen.message == "That code isn't right. You have 4 tries left for this code."
+        assert message(screen) == "That code isn't right. You have 4 tries left for this code."
         assert screen.query_one("#verify-code", Input).value == ""
         assert app.focused is screen.query_one("#verify-code", Input)
         await enter_code(pilot, wrong(code))
-        assert screen.message == "That code isn't right. You have 3 tries left for this code."
+        assert message(screen) == "That code isn't right. You have 3 tries left for this code."
         await enter_code(pilot, code)
         assert isinstance(app.screen, HomeScreen)
 
@@ -440,9 +498,9 @@ async def test_an_expired_code_says_so_and_offers_a_new_one(
         async with verifying(tmp_path, clock, prepared) as (app, pilot, screen):
             old = prepared.mailed_code()
             clock.advance(600)
-            screen.refresh_countdowns()
+            await tick(pilot)
             await enter_code(pilot, old)
-            assert screen.message == (
+            assert message(screen) == (
                 "That code has expired: codes work for 10 minutes. Send a new code."
             )
             resend = screen.query_one("#resend", Button)
@@ -472,7 +530,7 @@ async def test_a_code_already_used_is_refused_at_the_next_sign_in(
         assert isinstance(screen, VerifyScreen)
         await enter_code(pilot, used)
         assert isinstance(app.screen, VerifyScreen)
-        assert screen.message.startswith("That code was replaced by a newer one")
+        assert message(screen).startswith("That code was replaced by a newer one")
         await enter_code(pilot, await jordan.texted_code())
         assert isinstance(app.screen, HomeScreen)
 
@@ -487,7 +545,7 @@ async def test_too_many_wrong_codes_lock_the_account_until_the_clock_moves_on(
         code = await jordan.texted_code()
         for _ in range(5):
             await enter_code(pilot, wrong(code))
-        assert screen.message == (
+        assert message(screen) == (
             "That code isn't right. This code has now been entered wrongly too many times. "
             "Send a new code. Too many failed attempts: try again in 30 seconds."
         )
@@ -500,12 +558,12 @@ async def test_too_many_wrong_codes_lock_the_account_until_the_clock_moves_on(
         assert isinstance(app.screen, VerifyScreen)
 
         clock.advance(10)
-        screen.refresh_countdowns()
+        await tick(pilot)
         assert button(screen, "verify") == ("Verify (20 s)", True)
         clock.advance(20)
-        screen.refresh_countdowns()
+        await tick(pilot)
         assert button(screen, "verify") == ("Verify", False)
-        assert screen.message == TRY_AGAIN_WITH_NEW_CODE  # the code itself is void
+        assert message(screen) == TRY_AGAIN_WITH_NEW_CODE  # the code itself is void
 
         # The old code is void: a new one, and in.
         await press(pilot, "#resend")
@@ -523,19 +581,19 @@ async def test_no_code_is_sent_while_the_account_waits(
         for _ in range(5):
             await enter_code(pilot, wrong(code))
         clock.advance(29)  # the resend cooldown is over; the account still waits 1 s
-        screen.refresh_countdowns()
+        await tick(pilot)
         assert button(screen, "resend") == ("Resend code (1 s)", True)
         assert button(screen, "verify") == ("Verify (1 s)", True)
         mails = jordan.mails()
         await choose_method(pilot, "up")  # email
         assert jordan.mails() == mails
-        assert screen.message == "Too many failed attempts: try again in 1 second."
+        assert message(screen) == "Too many failed attempts: try again in 1 second."
         clock.advance(1)
-        screen.refresh_countdowns()
+        await tick(pilot)
         assert button(screen, "resend") == ("Resend code", False)
         await press(pilot, "#resend")
         assert jordan.mails() == mails + 1
-        assert screen.sent_line == f"We sent a code to {MASKED_EMAIL}."
+        assert sent_line(screen) == f"We sent a code to {MASKED_EMAIL}."
 
 
 # ---------------------------------------------------------------------------------- snapshots

@@ -18,12 +18,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
-from textual.worker import Worker, WorkerState
 
-from mfa.accounts import CURRENT_PASSWORD_WRONG, AccountError, change_password
+from mfa.accounts import CURRENT_PASSWORD_WRONG, Account, AccountError, change_password
 from mfa.config import SecurityConfig
-from store.models import User
-from tui.literal import literal
+from tui.widgets.message_line import MessageLine
+from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from tui.app import MfaApp
@@ -45,19 +44,18 @@ def rules_text(security: SecurityConfig) -> str:
     )
 
 
-class ChangePasswordScreen(Screen[None]):
+class ChangePasswordScreen(ReportsWorkerErrors, Screen[None]):
     """Changes the signed-in user's password; closes (back to the Security page) once changed."""
 
     SUB_TITLE = "Security settings"
     AUTO_FOCUS = "#current-password"
     BINDINGS = [Binding("escape", "back", "Back", id="change-password.back")]
+    WORKER_FAILURES = {"change-password": f"That didn't work: {{error}}. {TRY_AGAIN}"}
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: Account) -> None:
         """``user`` is signed in; the password changed is theirs."""
         super().__init__()
         self.user = user
-        self.message = ""
-        """The refusal shown beside the form (empty when there is none)."""
 
     @property
     def mfa_app(self) -> MfaApp:
@@ -83,15 +81,12 @@ class ChangePasswordScreen(Screen[None]):
                 yield Static(rules_text(security), id="change-password-rules")
                 yield Button(CHANGE_LABEL, id="change-password", variant="primary")
             with Vertical(id="change-password-side"):
-                yield Static(id="change-password-message", classes="-empty")
+                yield MessageLine(id="change-password-message")
         yield Footer()
 
     def show_error(self, text: str) -> None:
         """Show ``text`` beside the form, literally (empty: no message)."""
-        self.message = text
-        line = self.query_one("#change-password-message", Static)
-        line.update(literal(text))
-        line.set_class(not text, "-empty")
+        self.query_one("#change-password-message", MessageLine).error(text)
 
     def action_back(self) -> None:
         """Back to the Security page (not while the passwords are being checked)."""
@@ -157,9 +152,7 @@ class ChangePasswordScreen(Screen[None]):
             field = self.query_one("#new-password", Input)
         field.focus()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "change-password" and event.state is WorkerState.ERROR:
-            self._set_busy(False)
-            self.show_error(
-                f"That didn't work: {event.worker.error}. Try again, or tell your administrator."
-            )
+    def worker_failed(self, group: str, text: str) -> None:
+        self._set_busy(False)
+        super().worker_failed(group, text)
+        self.query_one("#repeat-password", Input).focus()  # Enter there tries again

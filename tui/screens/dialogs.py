@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mfa import accounts
-from store.models import User
+from mfa.accounts import Account
 from tui.literal import literal
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(confirmed)
 
 
-class EditEmailDialog(ModalScreen[User | None]):
+class EditEmailDialog(ModalScreen[Account | None]):
     """Change a user's sign-in address. The address is checked and its verdict stored.
 
     Dismisses with the updated user, or None when cancelled. An address that is refused outright

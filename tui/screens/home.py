@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
-from store.models import User
+from mfa.accounts import Account
 from tui.literal import literal
 from tui.messages import SignOutRequested
 from tui.screens.preferences import GeneralPreferencesScreen
@@ -40,7 +40,7 @@ class HomeScreen(Screen[None]):
         Binding("o", "sign_out", "Sign out", id="sign-out"),
     ]
 
-    def __init__(self, user: User, subscription_name: str, products: list[str]) -> None:
+    def __init__(self, user: Account, subscription_name: str, products: list[str]) -> None:
         """``user`` is signed in; ``products`` are the names of their subscription's products."""
         super().__init__()
         self.user = user

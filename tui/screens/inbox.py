@@ -25,8 +25,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from store import audit
-from store.models import OutboxMessage
+from mfa import demo
+from mfa.demo import DemoMessage
 from tui.literal import literal
 
 if TYPE_CHECKING:
@@ -50,24 +50,16 @@ NOTIFICATIONS_AT_ONCE = 3
 CHANNEL_NAMES = {"email": "Email", "sms": "SMS"}
 
 
-async def delivered_messages(
-    services: Services, limit: int = MESSAGES_SHOWN
-) -> list[OutboxMessage]:
-    """The messages that were delivered (not the failed attempts), newest first."""
-    rows = await audit.outbox(services.db, limit=limit * 2)
-    return [row for row in rows if row.error is None][:limit]
-
-
-def sent_time(message: OutboxMessage) -> str:
+def sent_time(message: DemoMessage) -> str:
     """When it was sent, in local time (``14:03:27``)."""
     return time.strftime("%H:%M:%S", time.localtime(message.sent_at))
 
 
-def message_card_title(message: OutboxMessage) -> str:
+def message_card_title(message: DemoMessage) -> str:
     return f"{CHANNEL_NAMES.get(message.channel, message.channel)} · {sent_time(message)}"
 
 
-def message_text(message: OutboxMessage) -> Text:
+def message_text(message: DemoMessage) -> Text:
     """A message as the inbox shows it: recipient, subject (email), body; all literal."""
     text = Text()
     text.append("To: ", style="bold")
@@ -85,7 +77,7 @@ def message_text(message: OutboxMessage) -> Text:
     return text
 
 
-def notification_text(message: OutboxMessage) -> str:
+def notification_text(message: DemoMessage) -> str:
     """What the notification for a newly delivered message says."""
     kind = "email" if message.channel == "email" else "text message"
     return f"New {kind} to {message.recipient}. Press Ctrl+O to read it in the Demo inbox."
@@ -120,7 +112,7 @@ class DemoInboxScreen(Screen[None]):
     @work(exclusive=True, group="inbox-load", exit_on_error=False)
     async def reload(self) -> None:
         """Read the messages again and show them (only if they changed)."""
-        messages = await delivered_messages(self.services)
+        messages = await demo.delivered_messages(self.services, MESSAGES_SHOWN)
         ids = [message.id for message in messages]
         if ids == self.shown_ids and self.query("#inbox-messages > *"):
             return
@@ -152,8 +144,7 @@ class DemoInboxWatch:
         self.app.run_worker(self._begin(), group="demo-inbox", exit_on_error=False)
 
     async def _begin(self) -> None:
-        newest = await audit.outbox(self.services.db, limit=1)
-        self.last_seen_id = newest[0].id if newest else 0
+        self.last_seen_id = await demo.newest_message_id(self.services)
         if not self.app.is_headless:
             self.app.set_interval(POLL_SECONDS, self._poll, name="demo-inbox-poll")
 
@@ -163,15 +154,11 @@ class DemoInboxWatch:
         except Exception:  # a failed look must not end the app; the next second tries again
             log.exception("Looking for new demo messages failed")
 
-    async def check(self) -> list[OutboxMessage]:
+    async def check(self) -> list[DemoMessage]:
         """Announce messages delivered since the last look; returns them, oldest first."""
         if self.last_seen_id is None:
             return []
-        new = await audit.outbox(self.services.db, limit=100, after_id=self.last_seen_id)
-        if not new:
-            return []
-        self.last_seen_id = max(message.id for message in new)
-        delivered = [message for message in reversed(new) if message.error is None]
+        self.last_seen_id, delivered = await demo.messages_after(self.services, self.last_seen_id)
         for message in delivered[-NOTIFICATIONS_AT_ONCE:]:
             self.app.notify(notification_text(message), title=INBOX_TITLE, markup=False)
         screen = self.app.screen

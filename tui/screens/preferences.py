@@ -16,24 +16,40 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, ProgressBar, Static, Switch
-from textual.worker import Worker, WorkerState
 
 from mfa import mfa_process
+from mfa.accounts import Account
 from mfa.mfa_process import FailedUser, JobProgress, MfaProcessError
-from store import accounts as account_store
-from store.models import User
 from tui.jobs import MfaProcessStopped, MfaProcessUpdated
 from tui.literal import literal
 from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
+from tui.widgets.message_line import MessageLine
+from tui.widgets.stage import Stage, show_stage
+from tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from tui.app import MfaApp
 
-LOADING, OFF, READY, RUNNING, COMPLETE = "loading", "off", "ready", "running", "complete"
-"""The stages of the screen: reading the database; MFA off; switched on but not begun; the MFA
-process running; the MFA process complete."""
+
+class PreferencesStage(Stage):
+    """What General Preferences shows: one CSS class on the screen (the rest is in the .tcss)."""
+
+    LOADING = "loading"
+    """Reading the database."""
+    OFF = "off"
+    """MFA is off."""
+    READY = "ready"
+    """Switched on, but the MFA process not begun: **Begin MFA Process**."""
+    RUNNING = "running"
+    """The MFA process is running: "MFA settings processing" and its progress."""
+    COMPLETE = "complete"
+    """The MFA process is complete: "MFA settings complete", failures and **Retry**."""
+
+
+LOADING, OFF, READY, RUNNING, COMPLETE = PreferencesStage
 
 FAILED_ROWS_SHOWN = 1_000
 """The failure table shows at most this many users (``mfa-tui admin mfa status`` lists them all)."""
@@ -58,7 +74,7 @@ def failure_message(succeeded: int, failed: int) -> str:
     return f"{_users(succeeded)} succeeded and {_users(failed)} failed."
 
 
-class GeneralPreferencesScreen(Screen[None]):
+class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
     """The admin's General Preferences: turning MFA on or off for the whole subscription."""
 
     SUB_TITLE = "Settings"
@@ -66,13 +82,19 @@ class GeneralPreferencesScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back", id="preferences.back"),
         Binding("e", "edit_email", "Fix email", id="preferences.edit_email"),
     ]
+    WORKER_FAILURES = {
+        "preferences-load": "{error}",
+        "preferences-watch": "{error}",
+        "preferences-change": "{error}",
+    }
 
-    def __init__(self, user: User) -> None:
+    stage: reactive[PreferencesStage] = reactive(LOADING, always_update=True)
+    """What the screen shows. Set again to the same stage, the buttons are usable again."""
+
+    def __init__(self, user: Account) -> None:
         super().__init__()
         self.user = user
         """The signed-in admin."""
-        self.stage = LOADING
-        """What the screen shows: one of LOADING, OFF, READY, RUNNING, COMPLETE."""
         self.job_id: int | None = None
         """The MFA process job shown (running or the latest complete one)."""
         self._mfa_on = False
@@ -106,6 +128,7 @@ class GeneralPreferencesScreen(Screen[None]):
                 yield DataTable(id="failed-users", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="mfa-more-failures")
                 yield Button("Retry MFA Process", id="retry-mfa", variant="warning")
+            yield MessageLine(id="preferences-message")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -113,7 +136,6 @@ class GeneralPreferencesScreen(Screen[None]):
         table.add_column("Email", key="email")
         table.add_column("Name", key="name")
         table.add_column("Reason", key="reason")
-        self._show(LOADING)
         self.mfa_app.mfa_jobs.subscribe(self)
         self._load()
         # Another admin (another SSH session, or `mfa-tui admin mfa ...`) may change things while
@@ -125,17 +147,16 @@ class GeneralPreferencesScreen(Screen[None]):
 
     # ---- showing a stage -------------------------------------------------------------------
 
-    def _show(self, stage: str) -> None:
-        self.stage = stage
-        switch = self.query_one("#mfa-switch", Switch)
-        switch.disabled = stage in (LOADING, RUNNING)
-        self.query_one("#mfa-about").display = stage in (OFF, READY)
-        self.query_one("#begin-mfa", Button).display = stage == READY
-        self.query_one("#begin-mfa", Button).disabled = False
-        self.query_one("#mfa-running").display = stage == RUNNING
-        self.query_one("#mfa-result").display = stage == COMPLETE
-        self.query_one("#retry-mfa", Button).disabled = False
+    def watch_stage(self, old: PreferencesStage, new: PreferencesStage) -> None:
+        show_stage(self, old, new)
+        self.query_one("#mfa-switch", Switch).disabled = new in (LOADING, RUNNING)
+        for button in self.query(Button):
+            button.disabled = False  # Begin or Retry pressed before: usable again
+        self.query_one("#preferences-message", MessageLine).clear()
         self.refresh_bindings()
+
+    def _show(self, stage: PreferencesStage) -> None:
+        self.stage = stage
 
     def _set_switch(self, on: bool) -> None:
         """Move the switch without it counting as the admin's choice."""
@@ -164,20 +185,18 @@ class GeneralPreferencesScreen(Screen[None]):
     @work(exclusive=True, group="preferences-load", exit_on_error=False)
     async def _load(self) -> None:
         services = self.mfa_app.services
-        subscription = await account_store.subscription_by_id(
-            services.db, self.user.subscription_id
-        )
-        if subscription is None:
+        mfa_enabled = await mfa_process.mfa_enabled(services, self.user.subscription_id)
+        if mfa_enabled is None:
             raise MfaProcessError("Your subscription no longer exists.")
-        job = await mfa_process.latest_job(services, subscription.id)
+        job = await mfa_process.latest_job(services, self.user.subscription_id)
         self.job_id = job.job_id if job is not None else None
-        self._mfa_on = subscription.mfa_enabled
-        self._set_switch(subscription.mfa_enabled)
+        self._mfa_on = mfa_enabled
+        self._set_switch(mfa_enabled)
         switch = self.query_one("#mfa-switch", Switch)
         switch.disabled = False
         if self.focused is None or self.focused.id == "preferences":
             switch.focus()  # disabled while loading, so the page itself had the focus
-        if not subscription.mfa_enabled:
+        if not mfa_enabled:
             self._show(OFF)
         elif job is None:
             self._show(READY)
@@ -196,14 +215,12 @@ class GeneralPreferencesScreen(Screen[None]):
     async def _changed_elsewhere(self) -> bool:
         """True when the MFA setting or the latest job differs from what this page shows."""
         services = self.mfa_app.services
-        subscription = await account_store.subscription_by_id(
-            services.db, self.user.subscription_id
-        )
-        if subscription is None:
+        mfa_enabled = await mfa_process.mfa_enabled(services, self.user.subscription_id)
+        if mfa_enabled is None:
             return False
-        job = await mfa_process.latest_job(services, subscription.id)
+        job = await mfa_process.latest_job(services, self.user.subscription_id)
         latest_id = job.job_id if job is not None else None
-        return bool(subscription.mfa_enabled) != self._mfa_on or latest_id != self.job_id
+        return mfa_enabled != self._mfa_on or latest_id != self.job_id
 
     def _follow(self, job: JobProgress) -> None:
         self._show_progress(job)
@@ -238,10 +255,9 @@ class GeneralPreferencesScreen(Screen[None]):
         self.query_one("#mfa-more-failures", Static).update(
             f"…and {more:,} more: 'mfa-tui admin mfa status' lists them all." if more > 0 else ""
         )
-        for widget_id in ("#mfa-failure-message", "#mfa-fix-hint", "#failed-users", "#retry-mfa"):
-            self.query_one(widget_id).display = has_failures
-        self.query_one("#mfa-outcome").display = not has_failures
-        self.query_one("#mfa-more-failures").display = more > 0
+        result = self.query_one("#mfa-result")
+        result.set_class(has_failures, "-failures")
+        result.set_class(more > 0, "-more-failures")
         self._show(COMPLETE)
         # Begin or Retry, which had the focus, is gone: give it to what comes next.
         (table if has_failures else self.query_one("#mfa-switch", Switch)).focus()
@@ -358,11 +374,12 @@ class GeneralPreferencesScreen(Screen[None]):
                 markup=False,
             )
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR and event.worker.node is self:
-            self.notify(str(event.worker.error), severity="error", markup=False)
-            for button in self.query(Button):
-                button.disabled = False  # let the admin try again
+    def worker_failed(self, group: str, text: str) -> None:
+        super().worker_failed(group, text)
+        for button in self.query(Button):
+            button.disabled = False  # let the admin try again
+        if self.focused is None:
+            self.query_one("#mfa-switch", Switch).focus()
 
     # ---- fixing a failed user's address ----------------------------------------------------
 
@@ -381,7 +398,7 @@ class GeneralPreferencesScreen(Screen[None]):
         assert row_key.value is not None
         failed = self._failed_shown[int(row_key.value)]
 
-        def fixed(user: User | None) -> None:
+        def fixed(user: Account | None) -> None:
             if user is None:
                 return
             reason = (

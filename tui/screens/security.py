@@ -26,16 +26,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Select, Static
-from textual.worker import Worker, WorkerState
 
 from mfa import factors
+from mfa.accounts import Account, account_by_id
 from mfa.factors import CODE_METHODS_NOTE, KIND_NAMES, FactorError, Method, VerifyResult
-from store import accounts as account_store
-from store.models import User
+from mfa.wording import elapsed_words
 from tui.literal import literal
 from tui.screens.change_password import ChangePasswordScreen
 from tui.screens.dialogs import ConfirmDialog
+from tui.widgets.message_line import MessageLine, Severity
 from tui.widgets.method_cards import MethodCards
+from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from tui.app import MfaApp
@@ -51,12 +52,7 @@ def last_used_text(at: float | None, now: float) -> str:
     """When a method was last used, in words: ``Never``, ``Just now``, ``3 minutes ago``, ..."""
     if at is None:
         return "Never"
-    elapsed = max(0.0, now - at)
-    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
-        if elapsed >= size:
-            count = int(elapsed // size)
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return "Just now"
+    return elapsed_words(now - at)
 
 
 def add_label(kinds: tuple[str, ...]) -> str:
@@ -70,7 +66,7 @@ def add_label(kinds: tuple[str, ...]) -> str:
 class SecurityState:
     """What the page shows, read in one go."""
 
-    user: User
+    user: Account
     methods: list[Method]
     allowed: tuple[str, ...]
     default: Method | None
@@ -111,7 +107,7 @@ class MethodSetupScreen(Screen[VerifyResult | None]):
     SUB_TITLE = "Security settings"
     BINDINGS = [Binding("escape", "close", "Back", id="method-setup.close")]
 
-    def __init__(self, user: User, kinds: tuple[str, ...], title: str, note: str = "") -> None:
+    def __init__(self, user: Account, kinds: tuple[str, ...], title: str, note: str = "") -> None:
         super().__init__()
         self.user = user
         self.kinds = kinds
@@ -140,7 +136,7 @@ class MethodSetupScreen(Screen[VerifyResult | None]):
         self.dismiss(None)
 
 
-class SecurityScreen(Screen[None]):
+class SecurityScreen(ReportsWorkerErrors, Screen[None]):
     """The user's methods, and adding, changing, removing them and choosing the default."""
 
     SUB_TITLE = "Security settings"
@@ -155,15 +151,17 @@ class SecurityScreen(Screen[None]):
             "p", "change_password", "Change password", show=False, id="security.change-password"
         ),
     ]
+    WORKER_FAILURES = {
+        "security-load": f"That didn't work: {{error}}. {TRY_AGAIN}",
+        "security-change": f"That didn't work: {{error}}. {TRY_AGAIN}",
+    }
 
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: Account) -> None:
         """``user`` is signed in; the page is about their own methods."""
         super().__init__()
         self.user = user
         self.state: SecurityState | None = None
         """What the page shows (None until read)."""
-        self.message = ""
-        """The text of the message line (empty when there is none)."""
 
     @property
     def mfa_app(self) -> MfaApp:
@@ -189,7 +187,7 @@ class SecurityScreen(Screen[None]):
                 yield Button("Change phone number", id="security-change-phone")
                 yield Button("Remove", id="security-remove", variant="error")
                 yield Button("Change password", id="security-change-password")
-            yield Static(id="security-message")
+            yield MessageLine(id="security-message")
             yield Static(CODE_METHODS_NOTE, id="security-note")
         yield Footer()
 
@@ -203,7 +201,6 @@ class SecurityScreen(Screen[None]):
             ("Default", "default"),
         ):
             table.add_column(label, key=key)
-        self._show_message("")
         self._load()
 
     # ---- reading -----------------------------------------------------------------------------
@@ -211,7 +208,7 @@ class SecurityScreen(Screen[None]):
     @work(exclusive=True, group="security-load", exit_on_error=False)
     async def _load(self) -> None:
         services = self.mfa_app.services
-        user = await account_store.user_by_id(services.db, self.user.id) or self.user
+        user = await account_by_id(services, self.user.id) or self.user
         self.user = user
         self._show(
             SecurityState(
@@ -267,13 +264,8 @@ class SecurityScreen(Screen[None]):
         key = table.coordinate_to_cell_key((row, 0)).row_key.value
         return next((m for m in self.state.methods if str(m.id) == key), None)
 
-    def _show_message(self, text: str, *, style: str = "notice") -> None:
-        self.message = text
-        line = self.query_one("#security-message", Static)
-        line.update(literal(text))
-        for name in ("error", "notice", "success"):
-            line.set_class(name == style, name)
-        line.display = bool(text)
+    def _show_message(self, text: str, *, style: Severity = "notice") -> None:
+        self.query_one("#security-message", MessageLine).show(text, style)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         state = self.state
@@ -370,9 +362,7 @@ class SecurityScreen(Screen[None]):
                 self._show_message(f"Sign-in codes will go to {chosen.label} first.")
         self._load()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR and event.worker.group.startswith("security-"):
-            self._show_message(
-                f"That didn't work: {event.worker.error}. Try again, or tell your administrator.",
-                style="error",
-            )
+    def worker_failed(self, group: str, text: str) -> None:
+        super().worker_failed(group, text)
+        if self.focused is None:
+            self.query_one("#security-methods", DataTable).focus()

@@ -16,14 +16,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from mfa import factors
+from mfa.accounts import Account
 from mfa.factors import CODE_METHODS_NOTE
-from store.models import User
-from tui.literal import literal
-from tui.widgets.method_cards import DONE, MethodCards
+from tui.widgets.message_line import MessageLine
+from tui.widgets.method_cards import CardStage, MethodCards
+from tui.widgets.stage import Stage, show_stage
+from tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from tui.app import MfaApp
@@ -44,64 +47,82 @@ NO_METHODS = (
 CONTINUE_LABEL = "Continue"
 
 
-class SetupScreen(Screen[None]):
+class SetupStage(Stage):
+    """What the Setup screen shows."""
+
+    LOADING = "loading"
+    """Reading which methods the subscription allows."""
+    NO_METHODS = "no-methods"
+    """The subscription allows none: only the status line and Escape."""
+    CHOOSING = "choosing"
+    """The cards: no method verified yet."""
+    SET_UP = "set-up"
+    """A method is verified: Continue is offered (and the other card, optionally)."""
+
+
+class SetupScreen(ReportsWorkerErrors, Screen[None]):
     """Setting up the first (and optionally a second) MFA method during sign-in."""
 
     SUB_TITLE = "Set up multi-factor authentication"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to sign in", id="setup.back")]
+    WORKER_FAILURES = {
+        "setup-screen": "Reading the methods you can set up failed: {error}. Press Escape and "
+        "sign in again."
+    }
 
-    def __init__(self, user: User) -> None:
+    stage: reactive[SetupStage] = reactive(SetupStage.LOADING)
+    """Where the screen is (one CSS class, see :class:`SetupStage`)."""
+
+    def __init__(self, user: Account) -> None:
         """``user`` gave the right password and has to set up a method before going on."""
         super().__init__()
         self.user = user
-        self.status = ""
-        """The line at the top right now (the intro, or what is set up and what comes next)."""
 
     @property
     def mfa_app(self) -> MfaApp:
         return cast("MfaApp", self.app)
+
+    def watch_stage(self, old: SetupStage, new: SetupStage) -> None:
+        show_stage(self, old, new)
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="setup") as body:
             body.can_focus = False  # Tab goes to the cards' fields and buttons
             with Horizontal(id="setup-top"):
-                yield Static(id="setup-status")
+                yield MessageLine(id="setup-status")
                 yield Button(CONTINUE_LABEL, id="setup-continue", variant="success")
             yield Static(CODE_METHODS_NOTE, id="setup-note")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#setup-continue", Button).display = False
-        self._show_status("")
         self._load()
 
     @work(exclusive=True, group="setup-screen", exit_on_error=False)
     async def _load(self) -> None:
         kinds = await factors.allowed_kinds(self.mfa_app.services, self.user)
+        status = self.query_one("#setup-status", MessageLine)
         if not kinds:
-            self._show_status(NO_METHODS)
+            self.stage = SetupStage.NO_METHODS
+            status.show(NO_METHODS)
             return
-        self._show_status(INTRO)
         await self.query_one("#setup", VerticalScroll).mount(
             MethodCards(self.user, kinds, id="setup-cards")
         )
-
-    def _show_status(self, text: str, *, success: bool = False) -> None:
-        self.status = text
-        status = self.query_one("#setup-status", Static)
-        status.update(literal(text))
-        status.set_class(success, "success")
+        # The words point at the cards: they appear together.
+        status.show(INTRO)
+        self.stage = SetupStage.CHOOSING
 
     @on(MethodCards.MethodVerified)
     def _method_verified(self, message: MethodCards.MethodVerified) -> None:
         cards = self.query_one(MethodCards)
-        others_open = any(card.stage != DONE for card in cards.cards)
+        others_open = any(card.stage is not CardStage.DONE for card in cards.cards)
         parts = [SET_UP, SECOND_METHOD if others_open else "", CONTINUE_HINT]
-        self._show_status(" ".join(part for part in parts if part), success=True)
-        button = self.query_one("#setup-continue", Button)
-        button.display = True
-        button.focus()
+        self.query_one("#setup-status", MessageLine).success(
+            " ".join(part for part in parts if part)
+        )
+        self.stage = SetupStage.SET_UP
+        self.query_one("#setup-continue", Button).focus()
         self.query_one("#setup", VerticalScroll).scroll_home(animate=False)
 
     @on(Button.Pressed, "#setup-continue")

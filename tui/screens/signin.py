@@ -14,12 +14,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
-from textual.worker import Worker, WorkerState
 
 from mfa import demo as demo_data
 from mfa.signin import sign_in
-from tui.literal import literal
 from tui.messages import PasswordAccepted, SignInShown
+from tui.widgets.message_line import MessageLine
+from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 SIGN_IN_LABEL = "Sign In"
 BUSY_LABEL = "Signing in…"
@@ -27,17 +27,17 @@ ENTER_EMAIL = "Enter your email address."
 ENTER_PASSWORD = "Enter your password."
 
 
-class SignInScreen(Screen[None]):
+class SignInScreen(ReportsWorkerErrors, Screen[None]):
     """Where every session starts."""
 
     SUB_TITLE = "Sign in"
     AUTO_FOCUS = "#email"
+    WORKER_FAILURES = {"sign-in": f"Signing in failed: {{error}}. {TRY_AGAIN}"}
 
     def __init__(self, notice: str = "") -> None:
         """``notice``: shown beside the form on arrival (why the last session ended, say)."""
         super().__init__()
         self._notice = notice
-        self._message_text = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -50,14 +50,10 @@ class SignInScreen(Screen[None]):
                 yield Input(password=True, id="password")
                 yield Button(SIGN_IN_LABEL, id="sign-in", variant="primary")
             with Vertical(id="signin-side"):
-                yield Static(id="signin-message", classes="-empty")
+                yield MessageLine(self._notice, id="signin-message")
                 if getattr(self.app, "demo", False):
                     yield Static(self._demo_hint(), id="demo-accounts")
         yield Footer()
-
-    def on_mount(self) -> None:
-        if self._notice:
-            self.show_notice(self._notice)
 
     def on_screen_resume(self) -> None:
         # Back from the Setup or Verify screen: the password is not kept around.
@@ -76,25 +72,17 @@ class SignInScreen(Screen[None]):
     # ------------------------------------------------------------------------------ what is shown
 
     @property
-    def message(self) -> str:
-        """The text beside the form right now (empty when there is none)."""
-        return self._message_text
+    def message_line(self) -> MessageLine:
+        """The line beside the form: a refusal, or why the last session ended."""
+        return self.query_one("#signin-message", MessageLine)
 
     def show_error(self, text: str) -> None:
         """Show ``text`` beside the form as a refusal."""
-        self._show_message(text, error=True)
+        self.message_line.error(text)
 
     def show_notice(self, text: str) -> None:
         """Show ``text`` beside the form as information (not an error)."""
-        self._show_message(text, error=False)
-
-    def _show_message(self, text: str, *, error: bool) -> None:
-        self._message_text = text
-        message = self.query_one("#signin-message", Static)
-        message.update(literal(text))
-        message.set_class(error, "error")
-        message.set_class(not error, "notice")
-        message.set_class(not text, "-empty")
+        self.message_line.show(text)
 
     # ------------------------------------------------------------------------------ signing in
 
@@ -125,7 +113,7 @@ class SignInScreen(Screen[None]):
         button.disabled = busy
         button.label = BUSY_LABEL if busy else SIGN_IN_LABEL
         if busy:
-            self._show_message("", error=False)
+            self.message_line.clear()
 
     @work(exclusive=True, group="sign-in", exit_on_error=False)
     async def _check_password(self, email: str, password: str) -> None:
@@ -139,9 +127,8 @@ class SignInScreen(Screen[None]):
             self.show_error(result.message)
             password_input.focus()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "sign-in" and event.state is WorkerState.ERROR:
-            self._set_busy(False)
-            self.show_error(
-                f"Signing in failed: {event.worker.error}. Try again, or tell your administrator."
-            )
+    def worker_failed(self, group: str, text: str) -> None:
+        self._set_busy(False)
+        super().worker_failed(group, text)
+        # Enter in the password field tries again (the button had the focus, and was disabled).
+        self.query_one("#password", Input).focus()

@@ -22,30 +22,35 @@ What the screen does (the rules themselves live in ``mfa.factors`` and ``mfa.cod
 - Success hands over to the app (``complete_sign_in``), which opens the home screen.
 - Escape goes back to the sign-in screen, which abandons the half-finished sign-in.
 
-Countdowns are computed from ``services.now()`` by :meth:`VerifyScreen.refresh_countdowns`, which
-a one-second timer calls only while a countdown runs (tests move the clock and call it), and
-widgets are touched only when what they show changes.
+The countdowns are widgets (``tui.widgets.countdown``) reading ``services.now()``: Resend and Verify
+count on their labels, and a line under the form counts to a send that waits. The screen only
+points them at the moments the account waits for, and acts when one of them finishes.
 """
 
 from __future__ import annotations
 
-import math
+from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
-from textual.worker import Worker, WorkerState
 
-from mfa import factors
-from mfa.codes import VerifyResult, describe_wait
-from mfa.factors import Method, SendResult
-from store.models import User
+from mfa import factors, sending
+from mfa.accounts import Account
+from mfa.codes import VerifyResult
+from mfa.factors import Method
+from mfa.sending import SendResult
+from mfa.wording import countdown_words, describe_wait
 from tui.literal import literal
+from tui.widgets.countdown import Countdown, CountdownButton, CountdownFinished
+from tui.widgets.message_line import MessageLine
+from tui.widgets.stage import Stage, show_stage
+from tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from mfa.services import Services
@@ -67,10 +72,6 @@ NO_METHODS = (
     "administrator for help."
 )
 
-COUNTDOWN_SECONDS = 1.0
-"""How often a running countdown is brought up to date."""
-
-
 def sent_to(masked: str) -> str:
     """The line that says where the live code went (the domain's words for a send)."""
     return f"We sent a code to {masked}."
@@ -85,26 +86,40 @@ def sending_in(masked: str, seconds: float) -> str:
     return f"We'll send a code to {masked} in {countdown_words(seconds)}."
 
 
-def countdown_words(seconds: float) -> str:
-    """A short countdown for a button: ``25 s``, ``4:05``, ``1:00:00`` (rounded up)."""
-    whole = max(0, math.ceil(seconds))
-    if whole < 60:
-        return f"{whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}:{secs:02d}"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
+class VerifyStage(Stage):
+    """Where the Verify screen is."""
+
+    LOADING = "loading"
+    """Reading the user's methods (and sending the first code)."""
+    READY = "ready"
+    """A code can be entered, sent again, or sent to another method."""
+    NO_METHODS = "no-methods"
+    """The user has no method left: only Escape."""
+    LOCKED = "locked"
+    """The account reached the hard failure limit: only an administrator can unlock it."""
 
 
-class VerifyScreen(Screen[None]):
+class VerifyScreen(ReportsWorkerErrors, Screen[None]):
     """Enter the code sent to one of your methods; switch method with the dropdown."""
 
     SUB_TITLE = "Verify"
     AUTO_FOCUS = "#verify-code"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to sign in", id="verify-back")]
+    WORKER_FAILURES = {
+        "verify-send": "Couldn't send the code ({error}). Try again.",
+        "verify-check": "Couldn't check the code ({error}). Try again.",
+        "verify-load": "Couldn't load your methods ({error}). Press Escape and sign in again.",
+    }
+    ERROR_LINE = "#verify-message"
 
-    def __init__(self, user: User) -> None:
+    stage: reactive[VerifyStage] = reactive(VerifyStage.LOADING)
+    """Where the screen is (one CSS class, see :class:`VerifyStage`)."""
+    sending: reactive[bool] = reactive(False, init=False)
+    """A send runs: the dropdown and Resend wait for it."""
+    checking: reactive[bool] = reactive(False, init=False)
+    """A code is being checked: Verify waits for it."""
+
+    def __init__(self, user: Account) -> None:
         """``user`` gave the right password and has at least one verified method."""
         super().__init__()
         self.user = user
@@ -116,21 +131,11 @@ class VerifyScreen(Screen[None]):
         """When Resend becomes available again (None: now)."""
         self.retry_at: float | None = None
         """While the account has to wait after too many failures: when it may try again."""
-        self.locked_for_good = False
-        """The account reached the hard failure limit: only an administrator can unlock it."""
         self.needs_new_code = False
         """The last code entered was expired or void: only a new one can be entered."""
         self.pending_send_id: int | None = None
         """A method a code goes to as soon as the resend cooldown is over (the send asked for on
         arrival or by a switch came too soon after the previous one)."""
-        self._sent_line = ""
-        self._message_text = ""
-        self._sending = False
-        self._checking = False
-        self._countdown: Timer | None = None
-        self._no_methods = False
-        self._shown: dict[str, tuple[str, bool]] = {}
-        """Each button's (label, disabled) as last set, so unchanged values aren't set again."""
 
     @property
     def services(self) -> Services:
@@ -142,7 +147,7 @@ class VerifyScreen(Screen[None]):
         yield Header()
         with Vertical(id="verify-form") as form:
             form.border_title = TITLE
-            yield Static(id="verify-sent", classes="-empty")
+            yield MessageLine(id="verify-sent")
             yield Label(METHOD_LABEL, id="verify-method-label")
             yield Vertical(id="verify-method-slot")
             yield Static(SWITCH_HINT, id="verify-switch-hint")
@@ -154,50 +159,50 @@ class VerifyScreen(Screen[None]):
                     max_length=6,
                     id="verify-code",
                 )
-                yield Button(VERIFY_LABEL, id="verify", variant="primary")
-                yield Button(RESEND_LABEL, id="resend", disabled=True)
-            yield Static(id="verify-message", classes="-empty")
+                yield CountdownButton(VERIFY_LABEL, id="verify", variant="primary")
+                yield CountdownButton(RESEND_LABEL, id="resend")
+            yield MessageLine(id="verify-message")
+            yield Countdown(countdown_words, id="verify-pending")
         yield Footer()
 
     def on_mount(self) -> None:
-        self._countdown = self.set_interval(
-            COUNTDOWN_SECONDS, self.refresh_countdowns, pause=True, name="verify-countdown"
-        )
+        self._update_buttons()
         self._load()
 
     # ------------------------------------------------------------------------------ what is shown
 
     @property
-    def sent_line(self) -> str:
-        """Where the code that can be entered went ("We sent a code to ..."), or empty."""
-        return self._sent_line
+    def sent_line(self) -> MessageLine:
+        """Where the code that can be entered went ("We sent a code to ..."), or nothing."""
+        return self.query_one("#verify-sent", MessageLine)
 
     @property
-    def message(self) -> str:
-        """The latest outcome shown under the form (a refusal, a failed send), or empty."""
-        return self._message_text
+    def message_line(self) -> MessageLine:
+        """The latest outcome under the form (a refusal, a failed send), or nothing."""
+        return self.query_one("#verify-message", MessageLine)
 
-    def _show_sent_line(self, text: str) -> None:
-        self._sent_line = text
-        line = self.query_one("#verify-sent", Static)
-        line.update(literal(text))
-        line.set_class(not text, "-empty")
+    def watch_stage(self, old: VerifyStage, new: VerifyStage) -> None:
+        show_stage(self, old, new)
+        self._update_buttons()
 
-    def _show_message(self, text: str, *, error: bool = True) -> None:
-        self._message_text = text
-        message = self.query_one("#verify-message", Static)
-        message.update(literal(text))
-        message.set_class(error, "error")
-        message.set_class(not error, "notice")
-        message.set_class(not text, "-empty")
+    def watch_sending(self, sending: bool) -> None:
+        select = self._method_select()
+        if select is not None:
+            select.disabled = sending
+        self._update_buttons()
 
-    def _set_button(self, button_id: str, label: str, disabled: bool) -> None:
-        if self._shown.get(button_id) == (label, disabled):
-            return
-        self._shown[button_id] = (label, disabled)
-        button = self.query_one(f"#{button_id}", Button)
-        button.label = label
-        button.disabled = disabled
+    def watch_checking(self) -> None:
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        """Hold Verify and Resend while they can't be used (their countdowns come first)."""
+        verify = self.query_one("#verify", CountdownButton)
+        verify.set_held(
+            self.checking or self.stage in (VerifyStage.NO_METHODS, VerifyStage.LOCKED),
+            CHECKING_LABEL if self.checking else None,
+        )
+        resend = self.query_one("#resend", CountdownButton)
+        resend.set_held(self.sending or self.chosen_method_id is None)
 
     def _method_select(self) -> Select[int] | None:
         found = self.query("#verify-method")
@@ -217,9 +222,8 @@ class VerifyScreen(Screen[None]):
         default = await factors.default_method(services, self.user)
         live = await factors.live_code(services, self.user)
         if not methods or default is None:
-            self._no_methods = True
-            self._show_message(NO_METHODS)
-            self.refresh_countdowns()
+            self.stage = VerifyStage.NO_METHODS
+            self.message_line.error(NO_METHODS)
             return
         self.methods = {method.id: method for method in methods}
         # A sign-in code sent moments ago still works (the person went back and signed in again):
@@ -236,10 +240,11 @@ class VerifyScreen(Screen[None]):
             id="verify-method",
         )
         await self.query_one("#verify-method-slot").mount(select)
+        self.stage = VerifyStage.READY
         if live is not None and already_sent:
-            self._show_sent_line(sent_to(live.masked_destination))
-            self.resend_at = await factors.next_send_at(services, self.user)
-            self.refresh_countdowns()
+            self.sent_line.show(sent_to(live.masked_destination))
+            self.resend_at = await sending.next_send_at(services, self.user)
+            self._update_waits()
         else:
             self._start_send(self.chosen_method_id)
 
@@ -255,50 +260,49 @@ class VerifyScreen(Screen[None]):
 
     @on(Button.Pressed, "#resend")
     def _resend(self) -> None:
-        if self.chosen_method_id is not None and not self._sending:
+        if self.chosen_method_id is not None and not self.sending:
             self._start_send(self.chosen_method_id)
 
     def _start_send(self, method_id: int) -> None:
         self.pending_send_id = None
+        self.query_one("#verify-pending", Countdown).stop()
         method = self.methods.get(method_id)
-        self._set_sending(True)
+        self.sending = True
         if method is not None:
-            self._show_message(sending_to(method.masked), error=False)
+            self.message_line.show(sending_to(method.masked))
         self._send(method_id)
-
-    def _set_sending(self, sending: bool) -> None:
-        self._sending = sending
-        select = self._method_select()
-        if select is not None and select.disabled != sending:
-            select.disabled = sending
-        self.refresh_countdowns()
 
     @work(exclusive=True, group="verify-send", exit_on_error=False)
     async def _send(self, method_id: int) -> None:
-        result = await factors.send_sign_in_code(self.services, self.user, method_id)
+        result = await sending.send_sign_in_code(self.services, self.user, method_id)
         self._sent(method_id, result)
 
     def _sent(self, method_id: int, result: SendResult) -> None:
         if result.ok:
             self.needs_new_code = False
-            self._show_sent_line(result.message)
-            self._show_message(self._last_code_note(result), error=False)
+            self.sent_line.show(result.message)
+            self.message_line.show(self._last_code_note(result))
             self.query_one("#verify-code", Input).clear()
         elif result.status == "cooldown":
             # Asked for too soon after the last code: it goes out when the cooldown ends, and
-            # the message counts down to it (refresh_countdowns).
+            # a countdown under the form says when.
             self.pending_send_id = method_id
+            self.message_line.clear()
         else:
-            self._show_message(result.message)
+            self.message_line.error(result.message)
         if result.status == "locked":
             self._lock(result.resend_available_at)
         if result.ok or result.status in ("cooldown", "limit"):
             self.resend_at = result.resend_available_at
-        self._set_sending(False)
+        self.sending = False
+        self._update_waits()
         if result.ok:
             self._focus("#verify-code")
-        elif result.status not in ("cooldown", "limit", "locked") and len(self.methods) > 1:
-            self._focus("#verify-method")  # the message suggests choosing another method
+        elif result.status not in ("cooldown", "limit", "locked"):
+            # The message suggests trying again or choosing another method.
+            self._focus("#verify-method" if len(self.methods) > 1 else "#resend")
+        if self.focused is None:
+            self._focus("#verify-code")
 
     def _last_code_note(self, result: SendResult) -> str:
         """After a send that used up the send limit: say how long until the next code."""
@@ -317,14 +321,10 @@ class VerifyScreen(Screen[None]):
     @on(Input.Submitted, "#verify-code")
     @on(Button.Pressed, "#verify")
     def _submit(self) -> None:
-        if self._checking or self.query_one("#verify", Button).disabled:
+        if self.checking or self.query_one("#verify", Button).disabled:
             return
-        self._set_checking(True)
+        self.checking = True
         self._check(self.query_one("#verify-code", Input).value)
-
-    def _set_checking(self, checking: bool) -> None:
-        self._checking = checking
-        self.refresh_countdowns()
 
     @work(exclusive=True, group="verify-check", exit_on_error=False)
     async def _check(self, code: str) -> None:
@@ -333,17 +333,18 @@ class VerifyScreen(Screen[None]):
 
     def _checked(self, result: VerifyResult) -> None:
         if result.ok:
-            self._show_message("")
+            self.message_line.clear()
             cast("MfaApp", self.app).complete_sign_in(self.user)
             return
-        self._show_message(result.message)
+        self.message_line.error(result.message)
         self.needs_new_code = result.needs_new_code
         code_field = self.query_one("#verify-code", Input)
         if result.status != "malformed":
             code_field.clear()
         if result.status == "locked" or result.retry_at is not None:
             self._lock(result.retry_at)
-        self._set_checking(False)
+        self.checking = False
+        self._update_waits()
         if result.needs_new_code and not self.query_one("#resend", Button).disabled:
             self._focus("#resend")  # the message says to send a new code; here it is
         else:
@@ -352,20 +353,15 @@ class VerifyScreen(Screen[None]):
     def _lock(self, retry_at: float | None) -> None:
         """The account has to wait until ``retry_at`` (None: until an administrator unlocks it)."""
         if retry_at is None:
-            self.locked_for_good = True
+            self.stage = VerifyStage.LOCKED
         else:
             self.retry_at = retry_at
 
     # ------------------------------------------------------------------------------ countdowns
 
-    def refresh_countdowns(self) -> None:
-        """Bring the Resend and Verify buttons up to date with ``services.now()``.
-
-        The timer runs only while a countdown does; nothing is redrawn unless it changed.
-        """
+    def _update_waits(self) -> None:
+        """Point the countdowns at the moments the account waits for."""
         now = self.services.now()
-        counting = False
-
         if self.resend_at is not None and self.resend_at <= now:
             self.resend_at = None
         # No code can be sent while the account waits either: Resend counts to the later end.
@@ -373,62 +369,41 @@ class VerifyScreen(Screen[None]):
             (moment for moment in (self.resend_at, self.retry_at) if moment is not None),
             default=None,
         )
-        if resend_from is not None and resend_from > now:
-            counting = True
-            self._set_button(
-                "resend", f"{RESEND_LABEL} ({countdown_words(resend_from - now)})", True
-            )
-        else:
-            self._set_button("resend", RESEND_LABEL, self._sending or self.chosen_method_id is None)
-
+        self.query_one("#resend", CountdownButton).count_to(resend_from)
+        self.query_one("#verify", CountdownButton).count_to(self.retry_at)
         if self.pending_send_id is not None:
-            if resend_from is not None and resend_from > now:
-                self._show_pending_send(resend_from - now)
-            elif not self._sending:
+            method = self.methods.get(self.pending_send_id)
+            pending = self.query_one("#verify-pending", Countdown)
+            if method is not None:
+                pending.words = partial(sending_in, method.masked)
+            if resend_from is None:
                 self._start_send(self.pending_send_id)
-                return
-
-        if self.retry_at is not None and self.retry_at > now:
-            counting = True
-            self._set_button(
-                "verify", f"{VERIFY_LABEL} ({countdown_words(self.retry_at - now)})", True
-            )
-        else:
-            if self.retry_at is not None:
-                self.retry_at = None
-                again = TRY_AGAIN_WITH_NEW_CODE if self.needs_new_code else TRY_AGAIN_NOW
-                self._show_message(again, error=False)
-            if self._checking:
-                self._set_button("verify", CHECKING_LABEL, True)
             else:
-                self._set_button("verify", VERIFY_LABEL, self.locked_for_good or self._no_methods)
+                pending.count_to(resend_from)  # a moment already past sends at once
 
-        if self._countdown is not None:
-            if counting:
-                self._countdown.resume()
-            else:
-                self._countdown.pause()
+    @on(CountdownFinished, "#resend")
+    def _cooldown_over(self) -> None:
+        self.resend_at = None
 
-    def _show_pending_send(self, seconds: float) -> None:
-        method = self.methods.get(self.pending_send_id or 0)
-        if method is not None:
-            text = sending_in(method.masked, seconds)
-            if text != self._message_text:
-                self._show_message(text, error=False)
+    @on(CountdownFinished, "#verify-pending")
+    def _pending_due(self) -> None:
+        if self.pending_send_id is not None and not self.sending:
+            self._start_send(self.pending_send_id)
+
+    @on(CountdownFinished, "#verify")
+    def _wait_over(self) -> None:
+        if self.retry_at is None:
+            return
+        self.retry_at = None
+        self.message_line.show(TRY_AGAIN_WITH_NEW_CODE if self.needs_new_code else TRY_AGAIN_NOW)
 
     # ------------------------------------------------------------------------------ failures
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if event.worker.group == "verify-send":
-            self._show_message(f"Couldn't send the code ({error}). Try again.")
-            self._set_sending(False)
-        elif event.worker.group == "verify-check":
-            self._show_message(f"Couldn't check the code ({error}). Try again.")
-            self._set_checking(False)
-        elif event.worker.group == "verify-load":
-            self._show_message(
-                f"Couldn't load your methods ({error}). Press Escape and sign in again."
-            )
+    def worker_failed(self, group: str, text: str) -> None:
+        super().worker_failed(group, text)
+        if group == "verify-send":
+            self.sending = False
+            self._focus("#resend")  # try again
+        elif group == "verify-check":
+            self.checking = False
+            self._focus("#verify-code")

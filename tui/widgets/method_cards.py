@@ -2,15 +2,18 @@
 
 A :class:`MethodCard` shows one method and walks the user guide's steps: **Setup**, then for email
 **Send me the code** (to the account's address, shown masked) or for SMS a mobile number and
-**Send code**, then the code received and **Verify**.
+**Send code**, then the code received and **Verify**. Its :class:`CardStage` is a reactive that sets
+one CSS class on the card (``-closed``, ``-open``, ``-code``, ``-done``); ``screens.tcss`` decides
+what each stage shows.
 
 :class:`MethodCards` holds a screen's cards side by side and does the work: sends and verifications
 call ``mfa.factors`` in workers, one at a time, with the cards' buttons disabled meanwhile, so one
 press sends one code and the screen keeps answering keys. After a send the card's send button
 becomes "Send a new code", usable once the account may ask for another code; until then a
-countdown, ticking every second by ``services.now()``, says how long is left. The cooldown belongs
+:class:`~tui.widgets.countdown.Countdown` on each card says how long is left. The cooldown belongs
 to the account, so every open card follows it. Messages come from the domain and are shown
-literally. A verified method is announced with :class:`MethodCards.MethodVerified`.
+literally in the card's :class:`~tui.widgets.message_line.MessageLine`. A verified method is
+announced with :class:`MethodCards.MethodVerified`.
 """
 
 from __future__ import annotations
@@ -22,23 +25,38 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
-from textual.worker import Worker, WorkerState
 
-from mfa import factors
-from mfa.codes import describe_wait
+from mfa import factors, sending
+from mfa.accounts import Account
 from mfa.delivery import mask_email
-from mfa.factors import KIND_NAMES, LiveCode, SendResult, VerifyResult
-from store.models import User
+from mfa.factors import KIND_NAMES, LiveCode, VerifyResult
+from mfa.sending import SendResult
+from mfa.wording import resend_wait_sentence
 from tui.literal import literal
+from tui.widgets.countdown import Countdown, CountdownFinished
+from tui.widgets.message_line import MessageLine, Severity
+from tui.widgets.stage import Stage, show_stage
+from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from mfa.services import Services
 
-CLOSED, OPEN, CODE, DONE = "closed", "open", "code", "done"
-"""A card's stages: only its Setup button; asking where to send; a code sent, waiting for it;
-verified."""
+
+class CardStage(Stage):
+    """A card's stages."""
+
+    CLOSED = "closed"
+    """Only its Setup button."""
+    OPEN = "open"
+    """Asking where to send."""
+    CODE = "code"
+    """A code was sent: waiting for it."""
+    DONE = "done"
+    """Verified."""
+
 
 SETUP_LABEL = "Setup"
 SEND_LABELS = {"email": "Send me the code", "sms": "Send code"}
@@ -59,17 +77,11 @@ ABOUT = {
 SEND_GROUP = "setup-send"
 VERIFY_GROUP = "setup-verify"
 LOAD_GROUP = "setup-load"
-COUNTDOWN_SECONDS = 1.0
 
 
 def email_destination(account_email: str) -> str:
     """The email card's line once opened: where "Send me the code" sends."""
     return f"The code will be sent to {mask_email(account_email)}."
-
-
-def countdown_text(seconds_left: float) -> str:
-    """The line under a send button while the account has to wait before another code."""
-    return f"You can ask for another code in {describe_wait(seconds_left)}."
 
 
 def pending_code_text(live: LiveCode) -> str:
@@ -84,6 +96,9 @@ class MethodCard(Vertical):
     the kind (``#sms-phone``, ``#email-send``, ...), so a screen with both cards has unique ids.
     """
 
+    stage: reactive[CardStage] = reactive(CardStage.CLOSED)
+    """Where the card is in the guide's steps (one CSS class, see :class:`CardStage`)."""
+
     def __init__(self, kind: str, account_email: str) -> None:
         """Args:
         kind: ``"email"`` or ``"sms"``.
@@ -92,16 +107,15 @@ class MethodCard(Vertical):
         super().__init__(id=f"{kind}-card", classes="method-card")
         self.kind = kind
         self.account_email = account_email
-        self.stage = CLOSED
-        """One of CLOSED, OPEN, CODE, DONE."""
-        self.message = ""
-        """The text of the card's message line (empty when there is none)."""
         self.border_title = KIND_NAMES[kind]
+
+    def watch_stage(self, old: CardStage, new: CardStage) -> None:
+        show_stage(self, old, new)
 
     @property
     def send_label(self) -> str:
-        """The send button's label when idle: the guide's words, or "Send a new code" after a send."""
-        return RESEND_LABEL if self.stage == CODE else SEND_LABELS[self.kind]
+        """The send button's idle label: the guide's words, or "Send a new code" after a send."""
+        return RESEND_LABEL if self.stage is CardStage.CODE else SEND_LABELS[self.kind]
 
     def compose(self) -> ComposeResult:
         kind = self.kind
@@ -117,8 +131,10 @@ class MethodCard(Vertical):
                 yield Button(
                     SEND_LABELS[kind], id=f"{kind}-send", classes="card-send", variant="primary"
                 )
-                yield Static(id=f"{kind}-countdown", classes="card-countdown")
-        yield Static(id=f"{kind}-message", classes="card-message")
+                yield Countdown(
+                    resend_wait_sentence, id=f"{kind}-countdown", classes="card-countdown"
+                )
+        yield MessageLine(id=f"{kind}-message", classes="card-message")
         with Vertical(classes="card-code"):
             yield Label(CODE_PROMPT, classes="card-label")
             with Horizontal(classes="card-code-row"):
@@ -130,11 +146,6 @@ class MethodCard(Vertical):
                     classes="card-code-input",
                 )
                 yield Button(VERIFY_LABEL, id=f"{kind}-verify", classes="card-verify")
-
-    def on_mount(self) -> None:
-        self._show_stage()
-        self.show_message("")
-        self.show_countdown(None)
 
     # ---- parts -------------------------------------------------------------------------------
 
@@ -155,6 +166,14 @@ class MethodCard(Vertical):
         return self.query_one(".card-code-input", Input)
 
     @property
+    def countdown(self) -> Countdown:
+        return self.query_one(".card-countdown", Countdown)
+
+    @property
+    def message_line(self) -> MessageLine:
+        return self.query_one(".card-message", MessageLine)
+
+    @property
     def phone_text(self) -> str:
         """What was typed as the mobile number (empty for the email card)."""
         return self.query_one(".card-phone", Input).value if self.kind == "sms" else ""
@@ -163,73 +182,64 @@ class MethodCard(Vertical):
 
     def open(self) -> None:
         """Setup was selected: ask where to send (the address is the account's for email)."""
-        if self.stage == CLOSED:
-            self.stage = OPEN
-            self._show_stage()
+        if self.stage is CardStage.CLOSED:
+            self.stage = CardStage.OPEN
         self.focus_next_step()
 
     def focus_next_step(self) -> None:
         """Put the focus where the person goes next in this card's stage."""
-        if self.stage == CLOSED:
-            self.setup_button.focus()
-        elif self.stage == OPEN:
-            if self.kind == "sms":
-                self.query_one(".card-phone", Input).focus()
-            else:
-                self.send_button.focus()
-        elif self.stage == CODE:
-            self.code_input.focus()
+        if self.stage is CardStage.CLOSED:
+            target: Widget = self.setup_button
+        elif self.stage is CardStage.OPEN:
+            target = self.query_one(".card-phone") if self.kind == "sms" else self.send_button
+        elif self.stage is CardStage.CODE:
+            target = self.code_input
+        else:
+            return
+        _focus(target)
 
     def show_sent(self, result: SendResult) -> None:
         """A code went out: ask for it."""
-        self.stage = CODE
-        self._show_stage()
+        self.stage = CardStage.CODE
         self.show_message(result.message, "notice")
         self.code_input.clear()
-        self.code_input.focus()
 
     def show_pending(self, live: LiveCode) -> None:
         """A code this card sent earlier still works: ask for it (after the screen reopened)."""
-        self.stage = CODE
-        self._show_stage()
+        self.stage = CardStage.CODE
         self.show_message(pending_code_text(live), "notice")
 
     def show_send_refused(self, result: SendResult) -> None:
         """Nothing was sent: say why (the number, the mail server, the cooldown, ...)."""
         self.show_message(result.message, "error")
+
+    def focus_after_send_refused(self, result: SendResult) -> None:
+        """After a refusal the person fixes the number, or tries the send button again."""
         if result.status == "invalid_number":
-            self.query_one(".card-phone", Input).focus()
+            _focus(self.query_one(".card-phone"))
+        elif not self.send_button.disabled:
+            _focus(self.send_button)
+        else:
+            self.focus_next_step()
 
     def show_verify_refused(self, result: VerifyResult) -> None:
         """The code wasn't accepted: say why and how many tries are left."""
         self.show_message(result.message, "error")
         self.code_input.clear()
         if result.needs_new_code and not self.send_button.disabled:
-            self.send_button.focus()
+            _focus(self.send_button)
         else:
-            self.code_input.focus()
+            _focus(self.code_input)
 
     def show_done(self, result: VerifyResult) -> None:
         """The method is verified."""
-        self.stage = DONE
-        self._show_stage()
+        self.stage = CardStage.DONE
+        self.countdown.stop()
         self.show_message(result.message, "success")
 
-    def show_message(self, text: str, style: str = "notice") -> None:
-        """Show ``text`` literally in the card's message line; ``style``: error, notice, success."""
-        self.message = text
-        line = self.query_one(".card-message", Static)
-        line.update(literal(text))
-        for name in ("error", "notice", "success"):
-            line.set_class(name == style, name)
-        line.display = bool(text)
-
-    def show_countdown(self, seconds_left: float | None) -> None:
-        """Show how long until another code may be sent (None: now, and the line goes away)."""
-        line = self.query_one(".card-countdown", Static)
-        waiting = seconds_left is not None and self.stage in (OPEN, CODE)
-        line.update(countdown_text(seconds_left) if waiting and seconds_left else "")
-        line.display = waiting
+    def show_message(self, text: str, severity: Severity = "notice") -> None:
+        """Show ``text`` literally in the card's message line."""
+        self.message_line.show(text, severity)
 
     def set_enabled(self, *, busy: str | None, may_send: bool) -> None:
         """Enable what can be used now.
@@ -245,20 +255,20 @@ class MethodCard(Vertical):
         self.verify_button.disabled = busy is not None
         self.verify_button.label = VERIFYING_LABEL if busy == "verify" else VERIFY_LABEL
 
-    def _show_stage(self) -> None:
-        stage = self.stage
-        self.set_class(stage == DONE, "-done")
-        self.query_one(".card-about").display = stage == CLOSED
-        self.setup_button.display = stage == CLOSED
-        self.query_one(".card-form").display = stage in (OPEN, CODE)
-        self.query_one(".card-code").display = stage == CODE
-        self.send_button.label = self.send_label
-        if stage == DONE:
-            self.show_countdown(None)
+
+def _focus(widget: Widget) -> None:
+    if not widget.disabled:
+        widget.focus()
 
 
-class MethodCards(Horizontal):
+class MethodCards(ReportsWorkerErrors, Horizontal):
     """The cards of one screen, side by side; runs their sends and verifications."""
+
+    WORKER_FAILURES = {
+        SEND_GROUP: f"Sending the code failed: {{error}}. {TRY_AGAIN}",
+        VERIFY_GROUP: f"Checking the code failed: {{error}}. {TRY_AGAIN}",
+        LOAD_GROUP: f"Reading your methods failed: {{error}}. {TRY_AGAIN}",
+    }
 
     class MethodVerified(Message):
         """A method was verified: set up, or its phone number changed."""
@@ -272,7 +282,7 @@ class MethodCards(Horizontal):
 
     def __init__(
         self,
-        user: User,
+        user: Account,
         kinds: Sequence[str],
         *,
         open_cards: bool = False,
@@ -325,46 +335,54 @@ class MethodCards(Horizontal):
                 card.open()
         elif self.cards:
             self.cards[0].setup_button.focus()
-        self.refresh_countdown()
-        self.set_interval(COUNTDOWN_SECONDS, self.refresh_countdown, name="resend-countdown")
+        self._refresh_buttons()
         self._load()
 
     @work(exclusive=True, group=LOAD_GROUP, exit_on_error=False)
     async def _load(self) -> None:
         """Pick up where an earlier visit stopped: a cooldown running, a setup code still live."""
         services = self.services
-        self.resend_at = await factors.next_send_at(services, self.user)
+        self._wait_until(await sending.next_send_at(services, self.user))
         live = await factors.live_code(services, self.user)
         if live is not None and live.purpose == "setup":
             card = self.card(live.kind)
-            if card is not None and card.stage != DONE:
+            if card is not None and card.stage is not CardStage.DONE:
                 card.show_pending(live)
+                self._refresh_buttons()
                 card.focus_next_step()
-        self.refresh_countdown()
 
-    # ---- the countdown -----------------------------------------------------------------------
+    # ---- the cooldown ------------------------------------------------------------------------
+
+    def _wait_until(self, resend_at: float | None) -> None:
+        """The account may ask for another code at ``resend_at`` (None: now)."""
+        self.resend_at = resend_at
+        for card in self.cards:
+            card.countdown.count_to(resend_at)
+        self._refresh_buttons()
+
+    @on(CountdownFinished, ".card-countdown")
+    def _cooldown_over(self, event: CountdownFinished) -> None:
+        event.stop()
+        if self.resend_at is not None and self._seconds_to_resend() is None:
+            self._wait_until(None)
 
     def _seconds_to_resend(self) -> float | None:
         """How long until the account may ask for another code; None when it may now."""
         if self.resend_at is None:
             return None
         seconds_left = self.resend_at - self.services.now()
-        if seconds_left <= 0:
-            self.resend_at = None
-            return None
-        return seconds_left
+        return seconds_left if seconds_left > 0 else None
 
-    def refresh_countdown(self) -> None:
-        """Update the countdowns and the send buttons from ``services.now()`` (every second)."""
-        seconds_left = self._seconds_to_resend()
+    def _refresh_buttons(self) -> None:
+        """Enable what can be used now, on every card."""
+        may_send = self._seconds_to_resend() is None
         for card in self.cards:
-            card.show_countdown(seconds_left)
             busy = None
             if self.busy_card is card:
                 busy = self.busy_action
             elif self.busy_card is not None:
                 busy = "other"
-            card.set_enabled(busy=busy, may_send=seconds_left is None)
+            card.set_enabled(busy=busy, may_send=may_send)
 
     def _set_busy(self, card: MethodCard | None, action: str | None = None) -> None:
         self.busy_card = card
@@ -372,7 +390,7 @@ class MethodCards(Horizontal):
         if card is not None:
             self._last_request_card = card
         if self.is_attached:
-            self.refresh_countdown()
+            self._refresh_buttons()
 
     # ---- requests ----------------------------------------------------------------------------
 
@@ -384,19 +402,19 @@ class MethodCards(Horizontal):
         event.stop()
         card = self._card_of(event.button)
         card.open()
-        self.refresh_countdown()
+        self._refresh_buttons()
 
     @on(Button.Pressed, ".card-send")
     @on(Input.Submitted, ".card-phone")
     def _send_pressed(self, event: Button.Pressed | Input.Submitted) -> None:
         event.stop()
         card = self._card_of(event.control)
-        if self.busy or card.stage not in (OPEN, CODE):
+        if self.busy or card.stage not in (CardStage.OPEN, CardStage.CODE):
             return  # one press, one code: nothing while a request runs
         seconds_left = self._seconds_to_resend()
         if seconds_left is not None:
             # Enter in the phone field while the button waits: say why nothing is sent.
-            card.show_message(countdown_text(seconds_left), "error")
+            card.show_message(resend_wait_sentence(seconds_left), "error")
             return
         self._set_busy(card, "send")
         self._send(card, card.phone_text)
@@ -406,25 +424,30 @@ class MethodCards(Horizontal):
         services = self.services
         try:
             if card.kind == "email":
-                result = await factors.start_email_setup(services, self.user)
+                result = await sending.start_email_setup(services, self.user)
             else:
-                result = await factors.start_sms_setup(services, self.user, phone_text)
+                result = await sending.start_sms_setup(services, self.user, phone_text)
         finally:
             self._set_busy(None)
-        if result.ok or result.resend_available_at is not None:
-            self.resend_at = result.resend_available_at
         if result.ok:
             card.show_sent(result)
         else:
             card.show_send_refused(result)
-        self.refresh_countdown()
+        if result.ok or result.resend_available_at is not None:
+            self._wait_until(result.resend_available_at)
+        else:
+            self._refresh_buttons()
+        if result.ok:
+            card.focus_next_step()
+        else:
+            card.focus_after_send_refused(result)
 
     @on(Button.Pressed, ".card-verify")
     @on(Input.Submitted, ".card-code-input")
     def _verify_pressed(self, event: Button.Pressed | Input.Submitted) -> None:
         event.stop()
         card = self._card_of(event.control)
-        if self.busy or card.stage != CODE:
+        if self.busy or card.stage is not CardStage.CODE:
             return
         self._set_busy(card, "verify")
         self._verify(card, card.code_input.value)
@@ -441,19 +464,12 @@ class MethodCards(Horizontal):
         else:
             card.show_verify_refused(result)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        group = event.worker.group
-        if group not in (SEND_GROUP, VERIFY_GROUP, LOAD_GROUP):
-            return
+    def worker_failed(self, group: str, text: str) -> None:
         self._set_busy(None)
-        what = {SEND_GROUP: "Sending the code", VERIFY_GROUP: "Checking the code"}.get(
-            group, "Reading your methods"
-        )
         target = self._last_request_card or (self.cards[0] if self.cards else None)
         if target is not None:
-            target.show_message(
-                f"{what} failed: {event.worker.error}. Try again, or tell your administrator.",
-                "error",
-            )
+            target.show_message(text, "error")
+            if group == SEND_GROUP and not target.send_button.disabled:
+                _focus(target.send_button)  # try the send again
+            else:
+                target.focus_next_step()

@@ -1,4 +1,4 @@
-"""Headless MFA commands: ``mfa-tui admin mfa enable | status | retry | disable``.
+"""The MFA commands: ``mfa-tui admin mfa enable | status | retry | disable``.
 
 The same job as the General Preferences screen (``mfa.mfa_process``): progress goes to stderr (a bar
 on a terminal, a plain line every 10 % otherwise), the summary and the failed users to stdout. The
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any, TextIO
+from typing import Any
 
+from admin_cli.output import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, ProgressPrinter, err, out
 from mfa import accounts, mfa_process
-from mfa.admin import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Handler
 from mfa.mfa_process import JobProgress, MfaProcessError
 from mfa.services import Services
-from store.models import Subscription
 
-BAR_WIDTH = 30
+Handler = Callable[[Services, argparse.Namespace], Awaitable[int]]
 
 
 def add_parsers(commands: Any) -> None:
@@ -67,54 +67,10 @@ def _refusals(handler: Handler) -> Handler:
         try:
             return await handler(services, args)
         except MfaProcessError as error:
-            print(f"mfa-tui: {error}", file=sys.stderr, flush=True)
+            err(f"mfa-tui: {error}")
             return EXIT_FAILED
 
     return run
-
-
-class ProgressPrinter:
-    """Shows a job's progress on a stream: a redrawn bar on a terminal, a line per 10 % otherwise."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.is_terminal = self.stream.isatty()
-        self._printed_tenths = -1
-        self._bar_open = False
-
-    def __call__(self, progress: JobProgress) -> None:
-        counts = (
-            f"{progress.processed:,}/{progress.total:,} users"
-            f" ({progress.succeeded:,} succeeded, {progress.failed:,} failed)"
-        )
-        percent = 100 * progress.processed // progress.total if progress.total else 100
-        if self.is_terminal:
-            filled = BAR_WIDTH * percent // 100
-            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-            self.stream.write(f"\rMFA settings processing [{bar}] {percent:3d}%  {counts}")
-            self._bar_open = True
-            if progress.is_complete:
-                self.finish()
-        else:
-            tenths = percent // 10
-            if tenths > self._printed_tenths:
-                self._printed_tenths = tenths
-                self.stream.write(f"MFA settings processing: {percent}%, {counts}\n")
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self._bar_open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._bar_open = False
-
-
-def _out(text: str) -> None:
-    print(text, file=sys.stdout, flush=True)
-
-
-def _err(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 async def _follow(services: Services, job: JobProgress, batch_size: int) -> JobProgress:
@@ -130,24 +86,22 @@ async def _follow(services: Services, job: JobProgress, batch_size: int) -> JobP
 async def _report(services: Services, job: JobProgress) -> int:
     """Print the summary line and the failed users; the exit code says whether any failed."""
     result = await mfa_process.outcome(services, job.job_id)
-    _out(f"MFA settings complete: {result.succeeded} succeeded, {result.failed} failed.")
+    out(f"MFA settings complete: {result.succeeded} succeeded, {result.failed} failed.")
     if result.failed:
-        _out("Failed users (fix them, e.g. with 'mfa-tui admin users set-email', then retry):")
+        out("Failed users (fix them, e.g. with 'mfa-tui admin users set-email', then retry):")
         for user in await mfa_process.failed_users(services, job.job_id):
-            _out(f"  {user.email} ({user.display_name}): {user.reason}")
+            out(f"  {user.email} ({user.display_name}): {user.reason}")
         return EXIT_FAILED
     return EXIT_OK
 
 
-def _describe(
-    subscription: Subscription, job: JobProgress, started: bool, *, retry: bool = False
-) -> str:
+def _describe(subscription: str, job: JobProgress, started: bool, *, retry: bool = False) -> str:
     if started and retry:
-        return f"Retrying the MFA process for the {job.total} users of {subscription.name} that failed."
+        return f"Retrying the MFA process for the {job.total} users of {subscription} that failed."
     if started:
-        return f"Started the MFA process for {subscription.name}: {job.total} users."
+        return f"Started the MFA process for {subscription}: {job.total} users."
     return (
-        f"The MFA process for {subscription.name} is already running"
+        f"The MFA process for {subscription} is already running"
         f" ({job.processed}/{job.total} users); following it."
     )
 
@@ -156,7 +110,7 @@ def _describe(
 async def _enable(services: Services, args: argparse.Namespace) -> int:
     subscription = await accounts.require_subscription(services, args.subscription)
     job, started = await mfa_process.begin(services, subscription.id)
-    _err(_describe(subscription, job, started))
+    err(_describe(subscription.name, job, started))
     final = await _follow(services, job, args.batch_size)
     return await _report(services, final)
 
@@ -166,10 +120,10 @@ async def _retry(services: Services, args: argparse.Namespace) -> int:
     subscription = await accounts.require_subscription(services, args.subscription)
     retried = await mfa_process.retry(services, subscription.id)
     if retried is None:
-        _out("Nothing to retry: no user failed in the last MFA process.")
+        out("Nothing to retry: no user failed in the last MFA process.")
         return EXIT_OK
     job, started = retried
-    _err(_describe(subscription, job, started, retry=True))
+    err(_describe(subscription.name, job, started, retry=True))
     final = await _follow(services, job, args.batch_size)
     return await _report(services, final)
 
@@ -180,13 +134,13 @@ async def _status(services: Services, args: argparse.Namespace) -> int:
     job = await mfa_process.latest_job(services, subscription.id)
     state = "ON" if subscription.mfa_enabled else "OFF"
     if job is None or not subscription.mfa_enabled:
-        _out(f"MFA is {state} for {subscription.name}.")
+        out(f"MFA is {state} for {subscription.name}.")
         if subscription.mfa_enabled:
-            _out("The MFA process has not run: run 'mfa-tui admin mfa enable'.")
+            out("The MFA process has not run: run 'mfa-tui admin mfa enable'.")
         return EXIT_OK
-    _out(f"MFA is {state} for {subscription.name}.")
+    out(f"MFA is {state} for {subscription.name}.")
     if not job.is_complete:
-        _err(
+        err(
             f"MFA settings processing: {job.processed}/{job.total} users;"
             " resuming it here if its process has stopped."
         )
@@ -199,23 +153,21 @@ async def _disable(services: Services, args: argparse.Namespace) -> int:
     subscription = await accounts.require_subscription(services, args.subscription)
     if not args.yes:
         if not sys.stdin.isatty():
-            _err(
-                "mfa-tui: turning MFA off needs confirmation: add --yes when there is no terminal."
-            )
+            err("mfa-tui: turning MFA off needs confirmation: add --yes when there is no terminal.")
             return EXIT_UNUSABLE
         answer = input(
             f"Turn MFA off for {subscription.name}? Users will no longer be required to use it;"
             " the methods they have set up are kept. [y/N] "
         )
         if answer.strip().lower() not in {"y", "yes"}:
-            _out("MFA left as it was.")
+            out("MFA left as it was.")
             return EXIT_FAILED
     running = await mfa_process.running_job(services, subscription.id)
     if running is not None:
-        _err("The MFA process is running; waiting for it to complete before turning MFA off.")
+        err("The MFA process is running; waiting for it to complete before turning MFA off.")
         await _follow(services, running, mfa_process.BATCH_SIZE)
     released = await mfa_process.disable(services, subscription.id)
-    _out(
+    out(
         f"MFA is OFF for {subscription.name}: {released} users are no longer required to use it;"
         " their methods are kept."
     )
