@@ -120,10 +120,16 @@ class ImportReport:
 
 
 async def create_subscription(services: Services, name: str, products: list[str]) -> int:
+    """A new subscription; it allows every MFA method (``mfa.method_policy.DEFAULT_ALLOWED``)."""
+    # Imported here: mfa.method_policy builds on mfa.factors, which builds on this module.
+    from mfa.method_policy import DEFAULT_ALLOWED, stored_form
+
     async with services.db.write() as conn:
         if await account_store.subscription_by_name(conn, name) is not None:
             raise AccountError(f"A subscription called {name!r} exists already.")
-        return await account_store.create_subscription(conn, name, products, services.now())
+        return await account_store.create_subscription(
+            conn, name, products, services.now(), stored_form(DEFAULT_ALLOWED)
+        )
 
 
 async def require_subscription(services: Services, name: str | None) -> Subscription:
@@ -399,4 +405,3 @@ async def change_password(services: Services, user_id: int, current: str, new: s
     # Raised after the transaction: raising inside it would roll back the failure just counted.
     if refusal is not None:
         raise AccountError(refusal)
-

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mfa.addresses import check_address
 from mfa.config import Config
+from mfa.method_policy import DEFAULT_ALLOWED, stored_form
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -85,7 +86,9 @@ async def seed(services: Services) -> None:
     user_hash = await services.hasher.hash_async(USER_PASSWORD)
     now = services.now()
     async with services.db.write() as conn:
-        subscription_id = await account_store.create_subscription(conn, SUBSCRIPTION, PRODUCTS, now)
+        subscription_id = await account_store.create_subscription(
+            conn, SUBSCRIPTION, PRODUCTS, now, stored_form(DEFAULT_ALLOWED)
+        )
         for account in DEMO_USERS:
             verdict = check_address(account.email)
             await account_store.insert_user(

@@ -29,11 +29,22 @@ class NewUser:
 
 
 async def create_subscription(
-    conn: aiosqlite.Connection, name: str, products: list[str], now: float
+    conn: aiosqlite.Connection,
+    name: str,
+    products: list[str],
+    now: float,
+    allowed_methods: str | None = None,
 ) -> int:
-    cursor = await conn.execute(
-        "INSERT INTO subscriptions (name, created_at) VALUES (?, ?)", (name, now)
-    )
+    """Insert a subscription; ``allowed_methods`` (``email,sms,totp``) or the column's default."""
+    if allowed_methods is None:
+        cursor = await conn.execute(
+            "INSERT INTO subscriptions (name, created_at) VALUES (?, ?)", (name, now)
+        )
+    else:
+        cursor = await conn.execute(
+            "INSERT INTO subscriptions (name, allowed_methods, created_at) VALUES (?, ?, ?)",
+            (name, allowed_methods, now),
+        )
     subscription_id = int(cursor.lastrowid or 0)
     for product in products:
         await conn.execute("INSERT OR IGNORE INTO products (name) VALUES (?)", (product,))
@@ -66,6 +77,17 @@ async def insert_user(
         ),
     )
     return int(cursor.lastrowid or 0)
+
+
+async def set_allowed_methods(
+    conn: aiosqlite.Connection, subscription_id: int, allowed_methods: str
+) -> bool:
+    """Store which method kinds the subscription allows; False when it doesn't exist."""
+    cursor = await conn.execute(
+        "UPDATE subscriptions SET allowed_methods = ? WHERE id = ?",
+        (allowed_methods, subscription_id),
+    )
+    return cursor.rowcount == 1
 
 
 async def subscriptions(db: Database) -> list[Subscription]:
