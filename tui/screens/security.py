@@ -61,7 +61,8 @@ def last_used_text(at: float | None, now: float) -> str:
 def add_label(kinds: tuple[str, ...]) -> str:
     """The Add button's label for the kinds that can still be added."""
     if len(kinds) == 1:
-        return f"Add {KIND_NAMES[kinds[0]]}"
+        # "Add Authenticator app" would push "Change password" off an 80-column row.
+        return "Add an app" if kinds[0] == "totp" else f"Add {KIND_NAMES[kinds[0]]}"
     return "Add a method"
 
 
