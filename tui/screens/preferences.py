@@ -34,8 +34,8 @@ from textual.widgets import (
 )
 
 from mfa import method_policy, mfa_process
-from mfa.factors import KIND_NAMES, KINDS
 from mfa.accounts import Account
+from mfa.factors import KIND_NAMES, KINDS
 from mfa.mfa_process import FailedUser, JobProgress, MfaProcessError
 from tui.jobs import MfaProcessStopped, MfaProcessUpdated
 from tui.literal import literal
