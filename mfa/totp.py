@@ -318,6 +318,38 @@ async def verify_totp_sign_in(services: Services, user_id: int, code: str) -> Ve
     return VerifyResult(True, "verified", "Verified.", method_id=method.id)
 
 
+@dataclass(frozen=True, slots=True)
+class DemoAppCode:
+    """What a demo user's authenticator app shows now (the demo inbox's aid)."""
+
+    email: str
+    code: str
+    seconds_left: int
+    """How long the code is the current one."""
+
+
+async def demo_app_codes(services: Services, limit: int = 5) -> list[DemoAppCode]:
+    """The current code of up to ``limit`` demo users' authenticator apps, for someone demoing
+    without a phone at hand. Empty outside demo mode."""
+    if not services.demo:
+        return []
+    try:
+        box = secret_box(services.config.key_path)
+    except SecretKeyError:
+        return []
+    now = services.now()
+    step = step_at(now)
+    seconds_left = int((step + 1) * STEP_SECONDS - now) or STEP_SECONDS
+    codes_now = []
+    for email, encrypted in await totp_store.verified_apps(services.db, limit):
+        try:
+            secret = box.decrypt(encrypted)
+        except SecretKeyError:
+            continue
+        codes_now.append(DemoAppCode(email, code_at_step(secret, step), seconds_left))
+    return codes_now
+
+
 async def demo_current_code(services: Services, user_id: int) -> str | None:
     """The code the user's authenticator app shows now: for the demo inbox only.
 

@@ -6,6 +6,7 @@ Functions that take ``conn`` run inside the caller's write transaction; function
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -88,6 +89,39 @@ async def set_allowed_methods(
         (allowed_methods, subscription_id),
     )
     return cursor.rowcount == 1
+
+
+async def insert_users_many(
+    conn: aiosqlite.Connection, subscription_id: int, users: Iterable[NewUser], now: float
+) -> None:
+    """Insert many users in one statement run (``executemany``), for seeding large demos."""
+    await conn.executemany(
+        "INSERT INTO users (subscription_id, email, email_deliverable, email_problem, display_name,"
+        " role, status, password_hash, mfa_required, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                subscription_id,
+                user.email,
+                int(user.email_deliverable),
+                user.email_problem,
+                user.display_name,
+                user.role,
+                user.status,
+                user.password_hash,
+                int(user.mfa_required),
+                now,
+            )
+            for user in users
+        ),
+    )
+
+
+async def count_users(reader: Reader, subscription_id: int) -> int:
+    row = await fetchone(
+        reader, "SELECT count(*) FROM users WHERE subscription_id = ?", (subscription_id,)
+    )
+    return int(row[0]) if row else 0
 
 
 async def subscriptions(db: Database) -> list[Subscription]:

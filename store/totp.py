@@ -123,3 +123,15 @@ async def confirm_secret(
             (step, now, now, method_id, step),
         )
     return cursor.rowcount == 1
+
+
+async def verified_apps(db: Database, limit: int) -> list[tuple[str, bytes]]:
+    """(email, encrypted secret) of up to ``limit`` users with a verified authenticator app, the
+    most recently used first (for the demo inbox)."""
+    rows = await db.fetchall(
+        "SELECT u.email, m.secret FROM mfa_methods m JOIN users u ON u.id = m.user_id"
+        " WHERE m.kind = ? AND m.verified_at IS NOT NULL"
+        " ORDER BY coalesce(m.last_used_at, m.verified_at) DESC LIMIT ?",
+        (KIND, limit),
+    )
+    return [(row[0], bytes(row[1])) for row in rows]

@@ -258,3 +258,30 @@ def test_snapshot_authenticator_setup_no_color(
     with demo_app(tmp_path, mfa_enabled=True) as app:
         assert app.no_color
         assert snap_compare(app, terminal_size=SIZE, run_before=_on_app_setup)
+
+
+async def test_the_demo_inbox_shows_the_apps_current_code_as_a_demo_aid(
+    tmp_path: Path, clock: ManualClock, fixed_secret: None
+) -> None:
+    services = await app_user(tmp_path, clock)
+    services.demo = True  # as mfa-tui --demo opens them
+    try:
+        async with running_app(tmp_path, clock, services=services) as (app, pilot):
+            app.action_demo_inbox()
+            await settle(pilot)
+            aid = app.screen.query_one("#inbox-app-codes")
+            assert aid.display
+            assert "demo aid" in str(aid.border_title)
+            code = app_code(clock)
+            assert f"{DEMO_USER[0]}: {code[:3]} {code[3:]}" in shown(aid)
+    finally:
+        await services.close()
+
+
+async def test_the_demo_inbox_shows_no_codes_outside_demo_mode_or_without_apps(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    async with running_app(tmp_path, clock) as (app, pilot):
+        app.action_demo_inbox()
+        await settle(pilot)
+        assert not app.screen.query_one("#inbox-app-codes").display
