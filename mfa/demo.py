@@ -145,7 +145,7 @@ async def _seed_named(services: Services) -> None:
             conn, SUBSCRIPTION, PRODUCTS, now, stored_form(DEFAULT_ALLOWED)
         )
         for account in DEMO_USERS:
-            verdict = check_address(account.email)
+            verdict = check_address(account.email, services.config.email.internal_domains)
             await account_store.insert_user(
                 conn,
                 subscription_id,
