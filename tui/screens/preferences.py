@@ -42,6 +42,7 @@ from tui.literal import literal
 from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
 from tui.widgets.message_line import MessageLine
 from tui.widgets.stage import Stage, show_stage
+from tui.widgets.tick_box import TickBox
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -145,7 +146,7 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
             yield Label("Methods users may use", id="methods-label")
             with Horizontal(id="allowed-methods"):
                 for kind in KINDS:
-                    yield Checkbox(KIND_NAMES[kind], id=f"allow-{kind}", disabled=True)
+                    yield TickBox(KIND_NAMES[kind], id=f"allow-{kind}", disabled=True)
             yield MessageLine(id="preferences-message")
         yield Footer()
 
