@@ -49,7 +49,7 @@ from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.factors import APP_CODE_LINE, Method
 from mfa.sending import SendResult
-from mfa.wording import countdown_words, describe_wait
+from mfa.wording import countdown_words, last_code_sentence
 from tui.literal import literal
 from tui.widgets.countdown import Countdown, CountdownButton, CountdownFinished
 from tui.widgets.message_line import MessageLine
@@ -349,10 +349,7 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         wait = result.resend_available_at - self.services.now()
         if wait <= self.services.config.security.resend_cooldown_seconds:
             return ""
-        return (
-            "That was the last code you can ask for now: you can ask for another in "
-            f"{describe_wait(wait)}."
-        )
+        return last_code_sentence(wait)
 
     # ------------------------------------------------------------------------------ verifying
 
