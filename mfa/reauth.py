@@ -131,10 +131,17 @@ async def grant_after_password(
 
 
 async def step_up(
-    services: Services, user: Account, attempt_id: str, password: str, code: str = ""
+    services: Services,
+    user: Account,
+    attempt_id: str,
+    password: str,
+    code: str = "",
+    *,
+    app: bool = False,
 ) -> StepUpResult:
     """Re-authenticate: the password, and a code sent by ``send_step_up_code`` when the user has a
-    verified method (:func:`needs_code`). On success the attempt may change methods for
+    verified method (:func:`needs_code`), or with ``app`` the code the user's authenticator app
+    shows (``mfa.totp``; its step is then used up). On success the attempt may change methods for
     ``security.step_up_seconds``.
 
     The password is judged first; while it is wrong the code is not looked at (and stays usable).
@@ -170,21 +177,32 @@ async def step_up(
         if await _usable_methods(conn, user.id):
             try:
                 box = secret_box(services.config.key_path)
-                check = await codes.check_code(
-                    conn, user_id=user.id, entered=code, purpose="step_up", now=now,
-                    security=security, box=box, attempt_id=attempt_id,
-                )  # fmt: skip
+                if app:
+                    # Imported here: mfa.totp itself requires grants from this module.
+                    from mfa import totp
+
+                    verdict = await totp.judge_app_code(
+                        conn, box, user.id, code, now, security, "step-up totp"
+                    )
+                else:
+                    check = await codes.check_code(
+                        conn, user_id=user.id, entered=code, purpose="step_up", now=now,
+                        security=security, box=box, attempt_id=attempt_id,
+                    )  # fmt: skip
+                    verdict = check.result
+                    if not verdict.ok:
+                        await audit.record(
+                            conn, now, "mfa.code_rejected", actor_id=user.id,
+                            subject_id=user.id, detail=f"step-up: {verdict.status}",
+                        )  # fmt: skip
             except SecretKeyError as error:
                 return StepUpResult(False, str(error))
-            if not check.result.ok:
-                await audit.record(
-                    conn, now, "mfa.code_rejected", actor_id=user.id, subject_id=user.id,
-                    detail=f"step-up: {check.result.status}",
-                )  # fmt: skip
+            if not verdict.ok:
                 return StepUpResult(
-                    False, check.result.message, code_result=check.result,
-                    retry_at=check.result.retry_at,
-                )  # fmt: skip
+                    False, verdict.message, code_result=verdict, retry_at=verdict.retry_at
+                )
+            if app:
+                await throttle.record_success(conn, user.id)
             how = "password and code"
         expires_at = now + security.step_up_seconds
         await grant_store.record_grant(conn, attempt_id, user.id, now, expires_at, how)

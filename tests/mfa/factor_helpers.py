@@ -58,13 +58,15 @@ async def make_user(
     return fresh
 
 
-async def granted(services: Services, user: User | factors.Account) -> str:
-    """Give :data:`ATTEMPT` a fresh re-authentication grant for ``user`` (as ``mfa.reauth.step_up``
-    would after the password and a code) and return it: for tests of other rules."""
+async def granted(services: Services, user: User | factors.Account | int) -> str:
+    """Give :data:`ATTEMPT` a fresh re-authentication grant for ``user`` (or a user id), as
+    ``mfa.reauth.step_up`` would after the password and a code, and return it: for tests of
+    other rules."""
     now = services.now()
     seconds = services.config.security.step_up_seconds
+    user_id = user if isinstance(user, int) else user.id
     async with services.db.write() as conn:
-        await grant_store.record_grant(conn, ATTEMPT, user.id, now, now + seconds, "test")
+        await grant_store.record_grant(conn, ATTEMPT, user_id, now, now + seconds, "test")
     return ATTEMPT
 
 

@@ -3,7 +3,8 @@
 Opened by the Security page before adding a method, changing the phone number, removing a method
 or choosing the default, unless the session re-authenticated a moment ago. It asks for the
 password and, when the user has a verified method, a code from it: the method is chosen in a
-dropdown (the default method first), **Send code** sends it, and **Confirm** hands both to
+dropdown (the default method first), **Send code** sends it (an authenticator app needs no
+sending: its code is typed as the app shows it), and **Confirm** hands both to
 ``mfa.reauth.step_up``. The screen dismisses with True once the domain granted the change, False
 when closed (Escape). The domain, not this screen, enforces the rule: the change functions refuse
 without the grant.
@@ -24,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from mfa import factors, reauth, sending
+from mfa import factors, reauth, sending, totp
 from mfa.accounts import Account
 from mfa.factors import Method
 from tui.literal import literal
@@ -43,6 +44,7 @@ PASSWORD_ONLY = "Before your verification methods change, enter your password."
 SEND_LABEL = "Send code"
 CONFIRM_LABEL = "Confirm"
 ENTER_PASSWORD = "Enter your password."
+APP_CODE = "Enter the code your authenticator app shows."
 SEND_FIRST = "Send a code first, then enter it."
 LOAD_GROUP = "reauth-load"
 SEND_GROUP = "reauth-send"
@@ -117,10 +119,27 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
         self.query_one("#reauth-intro", Static).update(WITH_CODE)
         self.query_one("#reauth-code-part").display = True
         self.query_one("#reauth-confirm-password").display = False
+        self._show_choice()
 
     @property
     def needs_code(self) -> bool:
         return bool(self.methods)
+
+    @property
+    def app_chosen(self) -> bool:
+        """The chosen method is an authenticator app: nothing is sent, its code is typed."""
+        chosen = self.query_one("#reauth-method", Select).value
+        return any(m.id == chosen and m.kind == totp.KIND for m in self.methods)
+
+    @on(Select.Changed, "#reauth-method")
+    def _method_chosen(self) -> None:
+        self._show_choice()
+
+    def _show_choice(self) -> None:
+        app = self.app_chosen
+        self.query_one("#reauth-send", Button).display = not app
+        if app:
+            self._message().show(APP_CODE)
 
     def _message(self) -> MessageLine:
         return self.query_one("#reauth-message", MessageLine)
@@ -136,7 +155,7 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
     def _password_entered(self) -> None:
         if not self.needs_code:
             self._confirm()
-        elif self.code_sent:
+        elif self.code_sent or self.app_chosen:
             self.query_one("#reauth-code", Input).focus()
         else:
             self.query_one("#reauth-send", Button).focus()
@@ -179,7 +198,7 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
             self.query_one("#reauth-password", Input).focus()
             return
         code = self.query_one("#reauth-code", Input).value
-        if self.needs_code and not self.code_sent and not code:
+        if self.needs_code and not self.code_sent and not self.app_chosen and not code:
             self._message().error(SEND_FIRST)
             self.query_one("#reauth-send", Button).focus()
             return
@@ -190,7 +209,12 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
     async def _check(self, password: str, code: str) -> None:
         try:
             result = await reauth.step_up(
-                self.mfa_app.services, self.user, self.mfa_app.attempt_id, password, code
+                self.mfa_app.services,
+                self.user,
+                self.mfa_app.attempt_id,
+                password,
+                code,
+                app=self.app_chosen,
             )
         finally:
             self._set_busy(False)
@@ -205,7 +229,7 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
         else:
             code_field = self.query_one("#reauth-code", Input)
             code_field.clear()
-            if result.code_result.needs_new_code:
+            if result.code_result.needs_new_code and not self.app_chosen:
                 self.query_one("#reauth-send", Button).focus()
             else:
                 code_field.focus()
