@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from mfa import accounts, factors, mfa_process, notices, reauth, roster, sending
+from mfa import accounts, factors, mfa_process, notices, reauth, roster, sending, totp
 from mfa import session as sessions
 from mfa.clock import ManualClock
 from mfa.config import Config
@@ -35,6 +35,7 @@ from tests.mfa.factor_helpers import (
     set_up_sms,
     texted_code,
 )
+from tests.mfa.totp_helpers import key_of, reference_code
 from tests.smtp_server import SmtpSink, unused_port
 
 PASSWORD = "correct horse battery"
@@ -403,3 +404,30 @@ async def test_a_user_the_process_failed_is_still_required_and_offered_sms_only(
         "Codes can't be sent to your address o***@plant7: email address has no domain. "
         "Set up SMS instead, or ask an administrator to correct your address."
     )
+
+
+# ------------------------------------------------------------------ the authenticator app
+
+
+async def test_an_app_needs_the_grant_and_its_code_re_authenticates_once(
+    demo: Services, clock: ManualClock, sink: SmtpSink
+) -> None:
+    user = await make_user(demo, allowed="email,sms,totp")
+    await accounts.set_password(demo, user.id, PASSWORD)
+    attempt = reauth.new_attempt_id()
+    with pytest.raises(ReauthRequired):
+        await totp.start_totp_setup(demo, user.id, attempt=attempt)
+    started = await totp.start_totp_setup(demo, user.id, attempt=await granted(demo, user.id))
+    assert started.ok and started.key_groups is not None
+    key = key_of(started.key_groups.replace(" ", ""))
+    assert (await totp.confirm_totp_setup(demo, user.id, reference_code(key, clock.now()))).ok
+    assert notices_to(sink, EMAIL) == ["A verification method was added to your account"]
+
+    clock.advance(60)
+    code = reference_code(key, clock.now())
+    assert not (await reauth.step_up(demo, user, attempt, "wrong", code, app=True)).ok
+    assert (await reauth.step_up(demo, user, attempt, PASSWORD, code, app=True)).ok
+    # The app's step is used up: the same code doesn't re-authenticate another attempt.
+    again = await reauth.step_up(demo, user, reauth.new_attempt_id(), PASSWORD, code, app=True)
+    assert not again.ok and again.code_result is not None
+    assert again.code_result.status == "replayed"
