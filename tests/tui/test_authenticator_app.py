@@ -11,7 +11,7 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from mfa import factors, totp
+from mfa import factors, notices, totp
 from mfa.clock import ManualClock
 from mfa.services import Services
 from store import accounts as account_store
@@ -23,6 +23,7 @@ from tests.qr_decode import decode
 from tests.tui.helpers import (
     DEMO_USER,
     demo_app,
+    fill,
     running_app,
     seeded_services,
     settle,
@@ -34,6 +35,7 @@ from tests.tui.test_qr_widget import drawn_pixels
 from tui.app import MfaApp
 from tui.screens.authenticator import AuthenticatorSetupScreen
 from tui.screens.home import HomeScreen
+from tui.screens.reauth import ReauthScreen
 from tui.screens.security import APP_DESTINATION, SecurityScreen
 from tui.screens.setup import CONTINUE_HINT, SECOND_METHOD, SET_UP, SetupScreen
 from tui.screens.verify import VerifyScreen
@@ -62,7 +64,9 @@ def app_code(clock: ManualClock, secret: str = SECRET) -> str:
 
 
 async def outbox_count(services: Services) -> int:
-    return len(await audit.outbox(services.db, limit=1_000))
+    """Messages sent, security notices (which carry no code) left out."""
+    messages = await audit.outbox(services.db, limit=1_000)
+    return len([m for m in messages if not notices.is_notice(m.subject, m.body)])
 
 
 async def open_app_setup(pilot: Pilot[None]) -> AuthenticatorSetupScreen:
@@ -215,6 +219,13 @@ async def test_the_security_page_lists_the_app_and_removes_it(
             await settle(pilot)
             await pilot.press("y")
             await settle(pilot)
+            # Confirm it's you: the password and the app's next code (nothing is sent to it).
+            assert isinstance(app.screen, ReauthScreen)
+            assert not app.screen.query_one("#reauth-send").display
+            await fill(pilot, "#reauth-password", DEMO_USER[1])
+            assert app.focused is app.screen.query_one("#reauth-code", Input)
+            clock.advance(30)  # the setup's code was used: the app shows the next one
+            await fill(pilot, "#reauth-code", app_code(clock))
             assert await factors.methods_of(services, user.id) == []
     finally:
         await services.close()

@@ -130,7 +130,7 @@ async def test_the_whole_admin_flow_on_the_demo_data(tmp_path: Path, clock: Manu
             assert await mfa_enabled(services)
 
             assert shown(screen.query_one("#mfa-failure-message")) == (
-                "22 users succeeded and 3 users failed."
+                "22 users succeeded and 3 users failed. They still need MFA."
             )
             rows = failure_rows(screen)
             assert [row[:2] for row in rows] == [
@@ -162,7 +162,7 @@ async def test_the_whole_admin_flow_on_the_demo_data(tmp_path: Path, clock: Manu
                 "the retry to complete",
             )
             assert shown(screen.query_one("#mfa-failure-message")) == (
-                "23 users succeeded and 2 users failed."
+                "23 users succeeded and 2 users failed. They still need MFA."
             )
             assert [row[0] for row in failure_rows(screen)] == [
                 "dock@warehouse",
@@ -274,7 +274,7 @@ async def test_a_second_admin_pressing_begin_sees_the_running_job(
             assert rest[-1].is_complete
             await wait_for(pilot, lambda: screen.stage == COMPLETE, "the watched job to complete")
             assert shown(screen.query_one("#mfa-failure-message")) == (
-                "22 users succeeded and 3 users failed."
+                "22 users succeeded and 3 users failed. They still need MFA."
             )
     finally:
         await other.close()
@@ -298,7 +298,7 @@ async def test_an_interrupted_job_is_shown_and_resumed_when_the_screen_opens(
             assert screen.job_id == job.job_id
             await wait_for(pilot, lambda: screen.stage == COMPLETE, "the resumed job to complete")
             assert shown(screen.query_one("#mfa-failure-message")) == (
-                "22 users succeeded and 3 users failed."
+                "22 users succeeded and 3 users failed. They still need MFA."
             )
         events = await audit.events(services.db)
         assert any(event.event == "mfa.process_resumed" for event in events)

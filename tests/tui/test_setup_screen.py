@@ -583,7 +583,8 @@ async def test_a_user_whose_address_cannot_receive_mail_sets_up_sms_and_is_told_
             assert [c.kind for c in cards(app).cards] == ["sms"]
             assert status(app) == (
                 f"{INTRO} Codes can't be sent to your address o***@plant7: email address has no "
-                "domain. Set up SMS instead, or ask an administrator to correct your address."
+                "domain. Set up SMS or Authenticator app instead, or ask an administrator to correct "
+                "your address."
             )
     finally:
         await services.close()

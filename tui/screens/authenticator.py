@@ -104,7 +104,9 @@ class AuthenticatorSetupScreen(ReportsWorkerErrors, Screen[VerifyResult | None])
     async def _verify(self, code: str) -> None:
         services = cast("MfaApp", self.app).services
         try:
-            result = await factors.confirm_setup(services, self.user, "totp", code)
+            result = await factors.confirm_setup(
+                services, self.user, "totp", code, attempt=cast("MfaApp", self.app).attempt_id
+            )
         finally:
             self._set_checking(False)
         if result.ok:
