@@ -1,16 +1,19 @@
 """The demo: a seeded subscription with the user guide's four products, an admin and 25 users.
 
 Three users have sign-in names that can't receive mail, so the MFA process shows real failures.
+Each product starts a stand-in program (``mfa.demo_product``) that shows who launched it.
 The demo passwords are public (the sign-in screen shows them); never use demo mode for real data.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from mfa.addresses import check_address
-from mfa.config import Config
+from mfa.config import Config, ProductCommand
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -99,3 +102,15 @@ async def seed(services: Services) -> None:
                 now,
             )
         await audit.record(conn, now, "demo.seeded", detail=f"{len(DEMO_USERS)} accounts")
+
+
+STAND_IN_MODULE = "mfa.demo_product"
+
+
+def with_stand_ins(config: Config) -> Config:
+    """``config`` with every demo product starting the stand-in program (``python -m
+    mfa.demo_product NAME``): the demo never launches a product configured for real use."""
+    stand_ins = {
+        name: ProductCommand((sys.executable, "-m", STAND_IN_MODULE, name)) for name in PRODUCTS
+    }
+    return dataclasses.replace(config, products=stand_ins)

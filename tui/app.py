@@ -32,7 +32,9 @@ from mfa.signin import SignInOutcome
 from store import StoreError
 from store import accounts as account_store
 from store.models import User
+from tui import lifecycle
 from tui.jobs import MfaJobRunner
+from tui.launch import ProductChosen, ProductLauncher
 from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
 from tui.screens.inbox import DemoInboxWatch, toggle_demo_inbox
 from tui.screens.signin import SignInScreen
@@ -77,8 +79,12 @@ class MfaApp(App[None]):
         """Runs the MFA process at App level, so it outlives the screen that started it."""
         self.demo_inbox = DemoInboxWatch(self, services)
         """In demo mode: notices newly delivered messages (a notification each)."""
+        self.launcher = ProductLauncher(self)
+        """Runs a product chosen on home in this terminal."""
 
     def on_mount(self) -> None:
+        if self.is_headless is False:
+            lifecycle.watch_for_hangup(self)
         self.push_screen(SignInScreen())
         if self.demo:
             self.demo_inbox.start()
@@ -102,8 +108,8 @@ class MfaApp(App[None]):
 
         Runs every few seconds; tests move the clock and call it directly.
         """
-        if self.session is None:
-            return
+        if self.session is None or self.launcher.running:
+            return  # while a product runs, the limits wait for it to exit
         reason = self.session.end_reason(self.services.now(), self.services.config.security)
         if reason is not None:
             self.end_session(reason)
@@ -141,7 +147,9 @@ class MfaApp(App[None]):
         Called when the password was enough, and by the Setup and Verify screens once the second
         factor is right. Whatever screens are open are replaced by the home screen.
         """
-        self.session = Session.start(user, self.services.now())
+        pending = self.session
+        verified = pending is not None and not pending.signed_in and pending.user.id == user.id
+        self.session = Session.start(user, self.services.now(), mfa_verified=verified)
         self._open_home(self.session)
 
     @work(exclusive=True, group="session", exit_on_error=False)
@@ -173,8 +181,22 @@ class MfaApp(App[None]):
         """End the session and return to an empty sign-in screen."""
         self.end_session(SessionEnd.SIGNED_OUT)
 
+    @on(ProductChosen)
+    def _product_chosen(self, message: ProductChosen) -> None:
+        self.launcher.launch(message.product)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: the exit status says whether someone was signed in (``tui.lifecycle``)."""
+        self.exit(return_code=lifecycle.quit_status(self))
+
     def end_session(self, reason: SessionEnd, *, show_sign_in: bool = True) -> None:
-        """End the current session (if any) for ``reason`` and show the sign-in screen."""
+        """End the current session (if any) for ``reason`` and show the sign-in screen.
+
+        In kiosk mode the program ends instead (so an SSH session closes with it).
+        """
+        if show_sign_in and self.services.config.session.kiosk:
+            self._end_kiosk(reason)
+            return
         session, self.session = self.session, None
         if session is not None:
             self._record_end(session, reason)
@@ -195,6 +217,17 @@ class MfaApp(App[None]):
     @work(group="audit", exit_on_error=False)
     async def _record_end(self, session: Session, reason: SessionEnd) -> None:
         await sessions.record_end(self.services, session, reason)
+
+    @work(group="kiosk", exclusive=True, exit_on_error=False)
+    async def _end_kiosk(self, reason: SessionEnd) -> None:
+        session, self.session = self.session, None
+        try:
+            if session is not None:
+                await sessions.record_end(self.services, session, reason)
+        finally:
+            signed_in = session is not None and session.signed_in
+            status = lifecycle.EXIT_SIGNED_IN if signed_in else lifecycle.EXIT_NOT_SIGNED_IN
+            self.exit(return_code=status)
 
     # ------------------------------------------------------------------------------ screens
 
@@ -250,4 +283,5 @@ def run_app(config: Config, *, demo: bool = False, reset: bool = False) -> int:
     from mfa.demo_mail import DemoMailSink, demo_config
 
     with DemoMailSink() as mail_server:
-        return asyncio.run(_run(demo_config(config, mail_server), demo, reset))
+        config = demo_data.with_stand_ins(demo_config(config, mail_server))
+        return asyncio.run(_run(config, demo, reset))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ from mfa.accounts import AccountError
 from mfa.config import Config, ConfigError, load_config
 from mfa.services import open_services
 from store import StoreError
+from tui import gate, lifecycle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     admin_parser = commands.add_parser("admin", help="headless administration (no terminal UI)")
     admin.add_parsers(admin_parser)
+    gate.add_parser(commands)
     return parser
 
 
@@ -48,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run_admin(config, args))
     if args.reset and not args.demo:
         parser.error("--reset goes with --demo")
+    refused = lifecycle.refusal(os.environ, config, sys.stdin, sys.stdout)
+    if refused is not None:
+        print(refused, file=sys.stderr)
+        return lifecycle.EXIT_UNUSABLE
+    if args.command == "gate":
+        return gate.run_gate(config, args.gate_command, demo=args.demo, reset=args.reset)
     from tui.app import run_app  # Textual is imported only for the terminal UI.
 
     return run_app(config, demo=args.demo, reset=args.reset)
