@@ -279,14 +279,14 @@ def parse_products(raw: Any, source: str) -> dict[str, ProductCommand]:
         raise ConfigError(f"{source}: [products] must be a table of products.")
     products: dict[str, ProductCommand] = {}
     for name, table in raw.items():
-        key = f"products.{_quoted(name)}"
+        key = f"products.{_toml_key(name)}"
         if not name.strip():
             raise ConfigError(f"{source}: [products] has a product with an empty name.")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{key}] must be a table with a command.")
         for extra in table:
             if extra != "command":
-                raise ConfigError(f"{source}: unknown key {key}.{_quoted(extra)}.")
+                raise ConfigError(f"{source}: unknown key {key}.{_toml_key(extra)}.")
         command = table.get("command")
         if command is None:
             raise ConfigError(f"{source}: {key}.command is missing.")
@@ -308,6 +308,12 @@ def parse_products(raw: Any, source: str) -> dict[str, ProductCommand]:
             )
         products[name] = ProductCommand(tuple(command))
     return products
+
+
+def _toml_key(text: str) -> str:
+    """A key as TOML writes it: bare when it can be, quoted otherwise."""
+    bare = text and all(char.isascii() and (char.isalnum() or char in "-_") for char in text)
+    return text if bare else _quoted(text)
 
 
 def _quoted(text: str) -> str:
