@@ -42,10 +42,19 @@ def test_kiosk_mode_can_be_set_from_the_environment() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        (f'[products."{LOCKER}"]\ncommand = "/opt/lmm"\n', f'products."{LOCKER}".command must be a list'),
+        (
+            f'[products."{LOCKER}"]\ncommand = "/opt/lmm"\n',
+            f'products."{LOCKER}".command must be a list',
+        ),
         (f'[products."{LOCKER}"]\ncommand = []\n', f'products."{LOCKER}".command must be a list'),
-        (f'[products."{LOCKER}"]\ncommand = ["/opt/lmm", 3]\n', f'products."{LOCKER}".command must be a list'),
-        (f'[products."{LOCKER}"]\ncommand = ["lmm"]\n', f'products."{LOCKER}".command must start with an absolute path'),
+        (
+            f'[products."{LOCKER}"]\ncommand = ["/opt/lmm", 3]\n',
+            f'products."{LOCKER}".command must be a list',
+        ),
+        (
+            f'[products."{LOCKER}"]\ncommand = ["lmm"]\n',
+            f'products."{LOCKER}".command must start with an absolute path',
+        ),
         (f'[products."{LOCKER}"]\nargs = ["x"]\n', f'unknown key products."{LOCKER}".args'),
         (f'[products."{LOCKER}"]\n', f'products."{LOCKER}".command is missing'),
         (f'[products]\n"{LOCKER}" = "/opt/lmm"\n', f'[products."{LOCKER}"] must be a table'),

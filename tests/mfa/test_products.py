@@ -208,9 +208,7 @@ async def test_start_exit_and_failure_are_audited_with_the_session(seeded: Servi
     await products.record_failure(seeded, launch, FileNotFoundError(2, "No such file or directory"))
     about = f"{LOCKER} (session {session.id})"
     user_id = session.user.id
-    assert await events(
-        seeded, "product.launched", "product.exited", "product.failed"
-    ) == [
+    assert await events(seeded, "product.launched", "product.exited", "product.failed") == [
         ("product.launched", f"{about}: /opt/lmm/bin/lmm --site 'A 1'", user_id),
         ("product.exited", f"{about}: exit status 3", user_id),
         ("product.exited", f"{about}: ended by SIGTERM", user_id),

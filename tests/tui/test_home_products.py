@@ -52,7 +52,9 @@ def product_config(tmp_path: Path, *, locker_status: int = 0, kiosk: bool = Fals
     """Two of the demo's four products open a program that records its environment."""
     config = temp_config(tmp_path)
     commands = {
-        TRACK: ProductCommand((sys.executable, "-c", ENV_WRITER, str(tmp_path / "track.json"), "0")),
+        TRACK: ProductCommand(
+            (sys.executable, "-c", ENV_WRITER, str(tmp_path / "track.json"), "0")
+        ),
         LOCKER: ProductCommand(
             (sys.executable, "-c", ENV_WRITER, str(tmp_path / "locker.json"), str(locker_status))
         ),
@@ -92,7 +94,9 @@ def notifications(app: MfaApp) -> list[str]:
 
 async def product_events(app: MfaApp) -> list[tuple[str, str | None]]:
     rows = reversed(await audit.events(app.services.db))
-    return [(row.event, row.detail) for row in rows if row.event.startswith(("product.", "session."))]
+    return [
+        (row.event, row.detail) for row in rows if row.event.startswith(("product.", "session."))
+    ]
 
 
 async def test_products_with_a_command_are_actions_and_the_others_plain_text(
