@@ -48,10 +48,10 @@ NO_TERMINAL = (
 ENDING_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 """A hang-up (the terminal or SSH connection is gone) and a request to stop."""
 
-HANGUP_DEADLINE_SECONDS = 0.8
+HANGUP_DEADLINE_SECONDS = 0.6
 """After a hang-up the process ends within this, whether or not a tidy exit finished."""
 
-AUDIT_DEADLINE_SECONDS = 0.3
+AUDIT_DEADLINE_SECONDS = 0.25
 """How long the end of the session may take to reach the audit log after a hang-up."""
 
 
