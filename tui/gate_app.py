@@ -14,8 +14,6 @@ from tui.app import MfaApp
 class GateApp(MfaApp):
     """Sign-in and MFA, then out of the way."""
 
-    SUB_TITLE = "Sign in to continue"
-
     signed_in: Session | None = None
     """The complete sign-in, once there is one; the gate launches its command for it."""
 
