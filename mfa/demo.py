@@ -1,6 +1,7 @@
 """The demo: a seeded subscription with the user guide's four products, an admin and 25 users.
 
 Three users have sign-in names that can't receive mail, so the MFA process shows real failures.
+Each product starts a stand-in program (given by the front end) that shows who launched it.
 The demo passwords are public (the sign-in screen shows them); never use demo mode for real data.
 The Demo inbox reads what the demo delivered through :func:`delivered_messages` and
 :func:`messages_after`.
@@ -8,11 +9,13 @@ The Demo inbox reads what the demo delivered through :func:`delivered_messages` 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mfa.addresses import check_address
-from mfa.config import Config
+from mfa.config import Config, ProductCommand
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -144,3 +147,10 @@ async def messages_after(
         return after_id, []
     newest = max(row.id for row in rows)
     return newest, [DemoMessage.of(row) for row in reversed(rows) if row.error is None]
+
+
+def with_stand_ins(config: Config, program: Sequence[str]) -> Config:
+    """``config`` with every demo product starting ``program`` (followed by the product's name):
+    the demo never launches a product configured for real use."""
+    stand_ins = {name: ProductCommand((*program, name)) for name in PRODUCTS}
+    return dataclasses.replace(config, products=stand_ins)
