@@ -96,11 +96,20 @@ class SmsConfig:
 
 
 @dataclass(frozen=True)
+class HostConfig:
+    group: str = ""
+    """A Unix group whose members all run mfa-tui (technicians with their own accounts): every
+    file mfa-tui creates belongs to it, with access for the group and none for others. Empty: one
+    account runs mfa-tui, and its files are private to that account."""
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    host: HostConfig = field(default_factory=HostConfig)
     source: str = "defaults"
     """Where the values came from (a file path or "defaults"), for messages."""
 
@@ -129,6 +138,7 @@ _SECTIONS: dict[str, type] = {
     "security": SecurityConfig,
     "email": EmailConfig,
     "sms": SmsConfig,
+    "host": HostConfig,
 }
 _CHOICES = {
     ("email", "tls"): {"starttls", "tls", "none"},

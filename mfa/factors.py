@@ -329,7 +329,7 @@ async def confirm_setup(services: Services, user: User, kind: str, code: str) ->
         raise FactorError(f"Unknown method {kind!r}.")
     now = services.now()
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -397,7 +397,7 @@ async def verify_sign_in(services: Services, user: User, code: str) -> VerifyRes
     """
     now = services.now()
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -487,7 +487,7 @@ async def _send(
     security = services.config.security
     masked = _mask(kind, destination)
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return SendResult(False, "unavailable", str(error), masked)
     now = services.now()

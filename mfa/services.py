@@ -14,6 +14,7 @@ from mfa.clock import Clock, SystemClock
 from mfa.config import Config
 from mfa.passwords import Passwords
 from store import Database, open_database
+from store.files import FileAccess
 
 if TYPE_CHECKING:
     from mfa.factors import Deliverer
@@ -54,5 +55,6 @@ async def open_services(
     db_path: str | Path | None = None,
 ) -> Services:
     """Open the configured database (migrating it) and return the services around it."""
-    db = await open_database(db_path or config.database_path)
+    access = FileAccess.for_group(config.host.group)
+    db = await open_database(db_path or config.database_path, access=access)
     return Services(config=config, db=db, clock=clock or SystemClock(), demo=demo)

@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return admin.EXIT_UNUSABLE
     if args.db:
         config = config.with_database(args.db)
+    if args.demo:
+        from mfa.demo import demo_config  # its own files, never the configured ones
+
+        config = demo_config(config, args.db)
     if args.command == "admin":
         return asyncio.run(_run_admin(config, args))
     if args.reset and not args.demo:

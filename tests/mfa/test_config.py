@@ -73,3 +73,11 @@ def test_a_bad_environment_value_names_the_variable() -> None:
 def test_a_named_file_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.toml", environ={})
+
+
+def test_the_host_group_is_read_and_empty_by_default(tmp_path: Path) -> None:
+    assert load_config(None, environ={}).host.group == ""
+    path = tmp_path / "config.toml"
+    path.write_text('[host]\ngroup = "kiosk"\n')
+    assert load_config(path, environ={}).host.group == "kiosk"
+    assert load_config(path, environ={"MFA_TUI__HOST__GROUP": "techs"}).host.group == "techs"
