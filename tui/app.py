@@ -37,7 +37,9 @@ from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
 from tui.screens.inbox import DemoInboxWatch, toggle_demo_inbox
 from tui.screens.signin import SignInScreen
 
-CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
+CSS_FILE = Path(__file__).parent / "screens.tcss"
+"""A link to ``screens.tcss`` at the top of the tree, so that an installed (not editable) copy
+carries the file too (package data)."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
