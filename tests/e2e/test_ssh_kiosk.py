@@ -18,7 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.sshd import Installation, KioskHost, Person, kiosk_host, processes_of, unavailable
+from tests.e2e.sshd import (
+    Installation,
+    KioskHost,
+    Person,
+    kiosk_host,
+    processes_of,
+    run,
+    unavailable,
+)
 from tests.e2e.terminal import Terminal, begin_mfa_process, open_general_preferences, sign_out
 from tests.smtp_server import SmtpSink
 
@@ -138,6 +146,10 @@ def test_layout_b_technicians_as_their_own_unix_accounts(installation: Installat
                         0o660,
                         host.group,
                     ), suffix
+                # The host check, run on the installed Python, finds nothing wrong with it.
+                lines = host_check(host)
+                assert any(line.startswith("ok     The key file") for line in lines), lines
+                assert [line for line in lines if line.startswith("error")] == []
             finally:
                 assert two.close() == 0
         finally:
@@ -158,6 +170,19 @@ def test_layout_a_one_service_account_two_people(installation: Installation) -> 
         assert terminal.close() == 0
         assert stat.S_IMODE((host.data / "secret.key").stat().st_mode) == 0o600
         assert wait_until_none(host.service), "the service account left processes"
+
+
+def host_check(host: KioskHost) -> list[str]:
+    """``check_host`` run as root by the installation's own Python: one line per finding."""
+    script = (
+        "import asyncio, sys\n"
+        "from mfa.config import load_config\n"
+        "from mfa.hostcheck import check_host, finding_line\n"
+        "findings = asyncio.run(check_host(load_config(sys.argv[1])))\n"
+        "print('\\n'.join(finding_line(f) for f in findings))\n"
+    )
+    python = host.installation.prefix / ".venv" / "bin" / "python"
+    return run([str(python), "-c", script, str(host.config_file)]).splitlines()
 
 
 def wait_until_none(unix_name: str, timeout: float = 5) -> bool:
