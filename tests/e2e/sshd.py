@@ -133,6 +133,33 @@ class Person:
     key: Path
 
 
+_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+def wait_for_code(sink: SmtpSink, address: str, seen: set[str], timeout: float = 30) -> str:
+    """The code in the newest message to ``address``, once it is one not read before."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in reversed(sink.messages_to(address)):
+            body = message.get_body(("plain",))
+            found = _CODE.search(body.get_content() if body is not None else "")
+            if found and found.group() not in seen:
+                seen.add(found.group())
+                return found.group()
+            if found:
+                break  # the newest code is an old one: wait for the next message
+        time.sleep(0.1)
+    raise AssertionError(f"no new code for {address} arrived")
+
+
+def type_credentials(terminal: Terminal, email: str) -> None:
+    """On the sign-in screen: the address, Enter, the password, Enter."""
+    terminal.type(email)
+    terminal.press("enter")
+    terminal.type(PASSWORD)
+    terminal.press("enter")
+
+
 @dataclass
 class KioskHost:
     """One layout of the guide, set up in a temporary directory, with its own sshd."""
@@ -148,6 +175,8 @@ class KioskHost:
     service: str = ""
     port: int = 0
     sshd: subprocess.Popen[bytes] | None = None
+    cheap_argon2: bool = True
+    """Tests use cheap argon2 parameters; the load benchmark keeps the defaults."""
 
     def __post_init__(self) -> None:
         self.base = shared_directory(f"mfa-tui-ssh-{self.layout}-")
@@ -207,11 +236,8 @@ class KioskHost:
     def _add_test_settings(self) -> None:
         """The mail server is the test's aiosmtpd; argon2 is cheap and the resend cooldown off."""
         text = self.config_file.read_text()
-        text = text.replace(
-            "[security]\n",
-            "[security]\nargon2_memory_kib = 1024\nargon2_time_cost = 1\n"
-            "resend_cooldown_seconds = 0\n",
-        )
+        cheap = "argon2_memory_kib = 1024\nargon2_time_cost = 1\n" if self.cheap_argon2 else ""
+        text = text.replace("[security]\n", f"[security]\n{cheap}resend_cooldown_seconds = 0\n")
         text += (
             f'\n[email]\nhost = "{self.sink.host}"\nport = {self.sink.port}\ntls = "none"\n'
             'from_address = "mfa@acme-logistics.com"\n'
@@ -389,10 +415,12 @@ def _end_processes_of(unix_name: str) -> None:
 
 
 @contextlib.contextmanager
-def kiosk_host(layout: str, installation: Installation) -> Iterator[KioskHost]:
+def kiosk_host(
+    layout: str, installation: Installation, *, cheap_argon2: bool = True
+) -> Iterator[KioskHost]:
     """A set-up host of ``layout`` with its own mail server; everything removed afterwards."""
     with SmtpSink() as sink:
-        host = KioskHost(layout, installation, sink)
+        host = KioskHost(layout, installation, sink, cheap_argon2=cheap_argon2)
         try:
             host.set_up()
             yield host

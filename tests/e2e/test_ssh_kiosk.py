@@ -10,7 +10,6 @@ themselves in mfa-tui.
 
 from __future__ import annotations
 
-import re
 import stat
 import time
 from collections.abc import Iterator
@@ -25,16 +24,15 @@ from tests.e2e.sshd import (
     kiosk_host,
     processes_of,
     run,
+    type_credentials,
     unavailable,
+    wait_for_code,
 )
 from tests.e2e.terminal import Terminal, begin_mfa_process, open_general_preferences, sign_out
-from tests.smtp_server import SmtpSink
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable())]
 
 ADMIN_EMAIL = "admin@acme-logistics.com"  # made by the guide's `admin init`
-PASSWORD = "kiosk sunrise ladder"
-_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
 @pytest.fixture(scope="module")
@@ -44,29 +42,6 @@ def installation() -> Iterator[Installation]:
         yield built
     finally:
         built.remove()
-
-
-def wait_for_code(sink: SmtpSink, address: str, seen: set[str], timeout: float = 20) -> str:
-    """The code in the newest message to ``address`` that carries one not read before."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in reversed(sink.messages_to(address)):
-            body = message.get_body(("plain",))
-            found = _CODE.search(body.get_content() if body is not None else "")
-            if found and found.group() not in seen:
-                seen.add(found.group())
-                return found.group()
-            if found:
-                break  # the newest code is an old one: wait for the next message
-        time.sleep(0.1)
-    raise AssertionError(f"no new code for {address} arrived")
-
-
-def type_credentials(terminal: Terminal, email: str) -> None:
-    terminal.type(email)
-    terminal.press("enter")
-    terminal.type(PASSWORD)
-    terminal.press("enter")
 
 
 def admin_turns_mfa_on(host: KioskHost, admin: Person) -> None:
