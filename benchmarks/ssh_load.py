@@ -50,6 +50,8 @@ class Round:
     to_sign_in_screen: list[float] = field(default_factory=list)
     sign_in_to_home: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    screens: list[str] = field(default_factory=list)
+    """The whole message (with the screen) of each error, for --show-screens."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -92,6 +94,7 @@ def run_round(host: KioskHost, people: list[Person], name: str, setup: bool, dea
         except Exception as error:  # every failure is a figure: count it and go on
             with figures.lock:
                 figures.errors.append(f"{person.email}: {str(error).splitlines()[0]}")
+                figures.screens.append(f"{person.email}: {error}")
 
     threads = [threading.Thread(target=one, args=(p,), daemon=True) for p in people]
     for thread in threads:
@@ -109,7 +112,7 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def report(figures: Round, sessions: int) -> None:
+def report(figures: Round, sessions: int, show_screens: bool = False) -> None:
     print(f"{figures.name}: {sessions} sessions at once, errors {len(figures.errors)}")
     for label, values in (
         ("ssh start to sign-in screen", figures.to_sign_in_screen),
@@ -120,7 +123,7 @@ def report(figures: Round, sessions: int) -> None:
                 f"  {label:<32} median {statistics.median(values):6.2f} s   "
                 f"p95 {p95(values):6.2f} s   max {max(values):6.2f} s   (n={len(values)})"
             )
-    for error in figures.errors:
+    for error in figures.screens if show_screens else figures.errors:
         print(f"  error: {error}")
 
 
@@ -128,6 +131,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--deadline", type=float, default=300.0, help="seconds per round")
+    parser.add_argument(
+        "--show-screens", action="store_true", help="print the screen of every failed session"
+    )
     args = parser.parse_args()
     if not 1 <= args.sessions <= MAX_SESSIONS:
         parser.error(f"--sessions must be between 1 and {MAX_SESSIONS}")
@@ -149,7 +155,7 @@ def main() -> int:
                 figures = run_round(
                     host, people, name, setup, time.monotonic() + args.deadline
                 )
-                report(figures, args.sessions)
+                report(figures, args.sessions, args.show_screens)
                 errors += len(figures.errors)
     finally:
         installation.remove()
