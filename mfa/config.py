@@ -98,6 +98,14 @@ class SmsConfig:
 
 
 @dataclass(frozen=True)
+class HostConfig:
+    group: str = ""
+    """A Unix group whose members all run mfa-tui (technicians with their own accounts): every
+    file mfa-tui creates belongs to it, with access for the group and none for others. Empty: one
+    account runs mfa-tui, and its files are private to that account."""
+
+
+@dataclass(frozen=True)
 class SessionConfig:
     kiosk: bool = False
     """Sign-out, the idle lock and the session limit end the program (so an SSH session closes),
@@ -121,6 +129,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    host: HostConfig = field(default_factory=HostConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     products: dict[str, ProductCommand] = field(default_factory=dict)
     """Products that can be launched after sign-in, by product name."""
@@ -152,6 +161,7 @@ _SECTIONS: dict[str, type] = {
     "security": SecurityConfig,
     "email": EmailConfig,
     "sms": SmsConfig,
+    "host": HostConfig,
     "session": SessionConfig,
 }
 _CHOICES = {

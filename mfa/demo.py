@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mfa.addresses import check_address
-from mfa.config import Config, ProductCommand
+from mfa.config import Config, ProductCommand, user_data_dir
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -68,6 +68,18 @@ DEMO_USERS = [
     DemoAccount("dock@warehouse", "Warehouse Dock"),
     DemoAccount("locker-bay@kiosk3", "Kiosk 3 Locker Bay"),
 ]
+
+
+def demo_config(config: Config, explicit_db: str | Path | None = None) -> Config:
+    """The configuration the demo runs with: never the configured database, key file or group.
+
+    The demo's database is ``mfa-tui-demo.db`` beside ``explicit_db`` (``--db``) when one is given,
+    else in this account's data directory; its key file is beside it. So ``mfa-tui --demo`` on a
+    production host never writes into the production directory, and never reads its key.
+    """
+    base = Path(explicit_db) if explicit_db else user_data_dir() / "mfa-tui.db"
+    isolated = config.with_database(base.with_name("mfa-tui-demo.db"))
+    return isolated.replace("security", key_file="").replace("host", group="")
 
 
 def demo_database_path(config: Config) -> Path:

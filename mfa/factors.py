@@ -196,7 +196,7 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
         raise FactorError(f"Unknown method {kind!r}.")
     now = services.now()
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -244,7 +244,7 @@ async def verify_sign_in(services: Services, user: Account, code: str) -> Verify
     """
     now = services.now()
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:

@@ -14,9 +14,12 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
+
+if TYPE_CHECKING:
+    from store.files import FileAccess
 
 BUSY_TIMEOUT_MS = 5_000
 """How long SQLite itself waits for a lock before reporting SQLITE_BUSY."""
@@ -162,10 +165,22 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-async def open_database(path: str | Path, *, migrate: bool = True) -> Database:
-    """Open (creating if needed) the database at ``path`` with the project's pragmas."""
+async def open_database(
+    path: str | Path, *, migrate: bool = True, access: FileAccess | None = None
+) -> Database:
+    """Open (creating if needed) the database at ``path`` with the project's pragmas.
+
+    A missing file and directory are created with ``access`` (private to this account when None).
+    """
+    from store.files import FileAccess
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    access = access or FileAccess()
+    try:
+        access.make_directory(path.parent)
+        access.create_file(path)
+    except OSError as error:
+        raise StoreError(f"Couldn't create the database {path}: {error.strerror}.") from error
     try:
         conn = await aiosqlite.connect(
             str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000

@@ -49,9 +49,12 @@ if TYPE_CHECKING:
 STAND_IN = (sys.executable, "-m", "tui.demo_product")
 """The program every demo product runs: it shows who launched it and waits for a key."""
 
-CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
-COLOURS_FILE = CSS_FILE.with_name("colours.tcss")
-"""The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens."""
+CSS_FILE = Path(__file__).parent / "screens.tcss"
+"""A link to ``screens.tcss`` at the top of the tree, so that an installed (not editable) copy
+carries the file too (package data)."""
+COLOURS_FILE = Path(__file__).parent / "colours.tcss"
+"""The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens (a link
+to ``colours.tcss`` at the top of the tree, like ``CSS_FILE``)."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""

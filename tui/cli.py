@@ -74,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     if args.db:
         config = config.with_database(args.db)
+    if args.demo:
+        from mfa.demo import demo_config  # its own files, never the configured ones
+
+        config = demo_config(config, args.db)
     if args.command == "admin":
         import admin_cli
 
