@@ -78,6 +78,9 @@ class EmailConfig:
     username: str = ""
     password_env: str = "MFA_TUI_SMTP_PASSWORD"
     """Name of the environment variable that holds the SMTP password."""
+    password_file: str = ""
+    """A file holding the SMTP password (read at each send; wins over ``password_env``). For
+    sshd's ForceCommand, where sessions get no environment: owner or group only (mfa.secret_files)."""
     from_address: str = "no-reply@mfa-tui.local"
     timeout_seconds: float = 15.0
     ca_file: str = ""
@@ -91,6 +94,8 @@ class SmsConfig:
     default_region: str = "US"
     http_url: str = ""
     http_token_env: str = "MFA_TUI_SMS_TOKEN"
+    http_token_file: str = ""
+    """A file holding the SMS gateway's token (read at each send; wins over ``http_token_env``)."""
     http_sender: str = ""
     command: str = ""
     email_domain: str = ""

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 from mfa.config import Config
 from mfa.keys import SecretKeyError, read_key
+from mfa.secret_files import SecretFileError, others_may_use, read_secret_file
 from store.db import schema_version
 from store.files import FileAccess, FileAccessError
 
@@ -69,6 +70,7 @@ async def check_host(config: Config, *, environ: Mapping[str, str] | None = None
         findings += _directories(config, layout)
         findings += _database(config, layout)
         findings += _key_file(config, layout)
+        findings += _secret_files(config, layout)
     findings += await _mail_server(config, environ)
     findings += _sms(config, environ)
     return findings
@@ -372,6 +374,54 @@ def _private_or_group_file(path: Path, layout: _Layout, kind: str, *, write: boo
     return [Finding("ok", f"The {kind} {path} ({_owner_text(status)}, {mode:04o}).")]
 
 
+def _secret_files(config: Config, layout: _Layout) -> list[Finding]:
+    """The SMTP password and SMS token files: readable by whoever runs mfa-tui, by no one else."""
+    found: list[Finding] = []
+    named = [("SMTP password file", config.email.password_file)]
+    if config.sms.provider == "http":
+        named.append(("SMS token file", config.sms.http_token_file))
+    for kind, name in named:
+        if name:
+            found += _secret_file(Path(name), layout, kind)
+    return found
+
+
+def _secret_file(path: Path, layout: _Layout, kind: str) -> list[Finding]:
+    try:
+        status = path.stat()
+    except OSError as error:
+        return [Finding("error", f"The {kind} {path} can't be used: {error.strerror or error}.",
+                        f"create it: install -m 0640 -g GROUP /dev/null {path}, then write the "
+                        "secret into it")]  # fmt: skip
+    mode = stat.S_IMODE(status.st_mode)
+    if not stat.S_ISREG(status.st_mode):
+        return [Finding("error", f"The {kind} {path} is not a plain file.", "point to a file")]
+    if others_may_use(mode):
+        return [
+            Finding("error", f"Others can read the {kind} {path} (mode {mode:04o}); mfa-tui "
+                             "refuses to use it.", f"chmod o= {path}")
+        ]  # fmt: skip
+    if layout.shared:
+        readable = status.st_gid == layout.access.gid and bool(mode & stat.S_IRGRP)
+        who, fix_group = f"the group {layout.group}", layout.group
+    else:
+        readable = (status.st_uid == layout.account and bool(mode & stat.S_IRUSR)) or (
+            status.st_gid == _primary_gid(layout.account) and bool(mode & stat.S_IRGRP)
+        )
+        who, fix_group = _user(layout.account), _primary_group(layout.account)
+    if not readable:
+        return [
+            Finding("error", f"{who[0].upper()}{who[1:]} can't read the {kind} {path} "
+                             f"({_owner_text(status)}, mode {mode:04o}).",
+                    f"chgrp {fix_group} {path} && chmod 640 {path}")
+        ]  # fmt: skip
+    try:
+        read_secret_file(path)
+    except SecretFileError as error:
+        return [Finding("error", f"The {kind} can't be used: {error}.", "write the secret into it")]
+    return [Finding("ok", f"The {kind} {path} ({_owner_text(status)}, {mode:04o}).")]
+
+
 # ---- mail and SMS --------------------------------------------------------------------------------
 
 
@@ -436,12 +486,12 @@ async def _mail_server(config: Config, environ: Mapping[str, str]) -> list[Findi
                 "give the host a full name (an /etc/hosts line: IP kiosk1.example.com kiosk1)",
             )
         )
-    if settings.username and settings.password_env not in environ:
+    if settings.username and not settings.password_file and settings.password_env not in environ:
         found.append(
             Finding(
                 "warn",
                 f"email.username is set but {settings.password_env} isn't in this environment.",
-                f"set {settings.password_env} where mfa-tui runs (the SSH sessions' environment)",
+                "set email.password_file (sshd passes technicians' sessions no environment)",
             )
         )
     _, _, domain = settings.from_address.rpartition("@")
@@ -495,13 +545,13 @@ def _sms_http(config: Config, environ: Mapping[str, str]) -> list[Finding]:
     if url.scheme == "http" and not _loopback(url.hostname):
         found.append(Finding("warn", f"The SMS gateway {url.hostname} is reached without TLS.",
                              "use an https:// address in sms.http_url"))  # fmt: skip
-    if not environ.get(sms.http_token_env):
+    if not sms.http_token_file and not environ.get(sms.http_token_env):
         found.append(
             Finding(
                 "error",
                 f"The SMS gateway needs a token, but {sms.http_token_env} isn't in this "
                 "environment.",
-                f"set {sms.http_token_env} where mfa-tui runs",
+                "set sms.http_token_file (sshd passes technicians' sessions no environment)",
             )
         )
     if not sms.http_sender:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from mfa.config import Config, SmsConfig
 from mfa.delivery import TRY_AGAIN, DeliveryError, Message, SmsProvider, find_cause, host_port
 from mfa.delivery.email import EmailSender
+from mfa.secret_files import SecretFileError, find_secret
 from mfa.wording import seconds_words
 
 if TYPE_CHECKING:
@@ -53,7 +54,14 @@ class HttpSmsGateway:
         url = self._url()
         gateway = host_port(url.host, url.port or (443 if url.scheme == "https" else 80))
         environ = os.environ if self._environ is None else self._environ
-        token = environ.get(self.config.http_token_env)
+        try:
+            token = find_secret(self.config.http_token_file, self.config.http_token_env, environ)
+        except SecretFileError as error:
+            raise DeliveryError(
+                f"The SMS gateway {gateway} needs a token, but its file can't be used ({error}). "
+                f"{_ASK_ADMIN_SMS}",
+                reason="not_configured",
+            ) from None
         if not token:
             raise DeliveryError(
                 f"The SMS gateway {gateway} needs a token, but the environment variable "
