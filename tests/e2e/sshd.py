@@ -5,8 +5,10 @@
 its own host key and ``sshd_config``) the guide's ``sshd_config`` block byte for byte after a few
 test-only global lines. Only names change, by plain text replacement: ``/opt/mfa-tui``,
 ``/etc/mfa-tui`` and ``/var/lib/mfa-tui`` move into a temporary directory, the group
-``kiosk-techs`` and the account ``kiosk-svc`` get unique names, and ``/path/to/mfa-tui`` is this
-checkout. Unix accounts and the group are created for the run and removed after it, with their
+``kiosk-techs`` and the account ``kiosk-svc`` get unique names, ``/path/to/mfa-tui`` is this
+checkout, ``/opt/lmm/bin/lmm`` (the product) is a script that records its environment and waits
+for Enter, and the guide's mail server is the test's aiosmtpd (which wants the SMTP user name and
+the password the guide's secret file holds). Unix accounts and the group are created for the run and removed after it, with their
 home directories; SSH keys are generated per run.
 
 Everything here needs root (``useradd``, ``sshd``); :func:`unavailable` says why a test can't run.
@@ -43,6 +45,20 @@ SSH = shutil.which("ssh") or "/usr/bin/ssh"
 
 PASSWORD = "kiosk sunrise ladder"
 """Every mfa-tui account's password in these tests."""
+
+SMTP_USER = "kiosk-mail@acme-logistics.com"
+SMTP_PASSWORD = "relay password 7Q"
+"""What the guide's ``[email]`` section and secret file hold (the test's mail server checks them)."""
+
+PRODUCT = "Locker Management Module"
+PRODUCT_SCRIPT = """#!/bin/sh
+# Stands in for the product: records who launched it (its environment), then waits for Enter.
+env > "{records}/$(id -un).$$.env"
+printf '\033[H\033[2J'  # a clean screen, as a full-screen product starts on
+echo "{product} for $MFA_TUI_USER_EMAIL ($*)"
+echo "Press Enter to leave."
+read -r answer
+"""
 
 
 def unavailable() -> str:
@@ -175,10 +191,15 @@ class KioskHost:
     service: str = ""
     port: int = 0
     sshd: subprocess.Popen[bytes] | None = None
+    host_key: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.base = shared_directory(f"mfa-tui-ssh-{self.layout}-")
         (self.base / "keys").mkdir(mode=0o700)
+        self.records.mkdir()
+        self.records.chmod(0o1777)  # every technician's product writes its record here
+        self.product.write_text(PRODUCT_SCRIPT.format(records=self.records, product=PRODUCT))
+        self.product.chmod(0o755)
         if self.layout == "b":
             self.group = f"mk{self.token}-techs"
         else:
@@ -198,6 +219,24 @@ class KioskHost:
     def config_file(self) -> Path:
         return self.etc / "config.toml"
 
+    @property
+    def records(self) -> Path:
+        """Where the product writes one file per launch: its environment."""
+        return self.base / "records"
+
+    @property
+    def product(self) -> Path:
+        """The script in place of the guide's ``/opt/lmm/bin/lmm``."""
+        return self.base / "lmm"
+
+    def launches(self, person: Person) -> list[dict[str, str]]:
+        """The environment of each launch of the product by ``person``'s Unix account, oldest
+        first."""
+        found = sorted(
+            self.records.glob(f"{person.unix_name}.*.env"), key=lambda path: path.stat().st_mtime
+        )
+        return [_environment(path.read_text()) for path in found]
+
     def substitute(self, text: str, extra: dict[str, str] | None = None) -> str:
         replacements = {
             "/opt/mfa-tui": str(self.installation.prefix),
@@ -205,6 +244,7 @@ class KioskHost:
             "/var/lib/mfa-tui": str(self.data),
             "kiosk-techs": self.group or "kiosk-techs",
             "kiosk-svc": self.service or "kiosk-svc",
+            "/opt/lmm/bin/lmm": str(self.product),
             **(extra or {}),
         }
         # One pass, longest name first, so that a replacement is never replaced again.
@@ -226,21 +266,33 @@ class KioskHost:
             # Whatever ran of the block: remember what to remove.
             if self.service and _exists_user(self.service):
                 self.accounts.append(self.service)
-        self._add_test_settings()
+        self._add_mail_settings()
         password_twice = f"{PASSWORD}\n"
         self.run_block(f"layout-{self.layout}-init", stdin=password_twice)
-        self._start_sshd()
+        self.host_key = self.base / "ssh_host_ed25519_key"
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.host_key)])
+        self.start_sshd(f"layout-{self.layout}-sshd")
 
-    def _add_test_settings(self) -> None:
-        """The mail server is the test's aiosmtpd and the resend cooldown is off (the password hash
-        keeps its defaults: the configuration refuses anything weaker)."""
+    def _add_mail_settings(self) -> None:
+        """The guide's secret file and ``[email]`` section, pointed at the test's aiosmtpd (plain
+        SMTP on loopback); the resend cooldown is off. The password hash keeps its defaults: the
+        configuration refuses anything weaker."""
+        # Layout (a): the guide says to give the secret file the service account's group.
+        group = {"kiosk-techs": self.service} if self.layout == "a" else {}
+        self.run_block("secret-files", stdin=f"{SMTP_PASSWORD}\n", extra=group)
+        mail = {
+            "smtp.acme-logistics.com": self.sink.host,
+            "587": str(self.sink.port),
+            '"starttls"': '"none"',
+        }
         text = self.config_file.read_text()
         text = text.replace("[security]\n", "[security]\nresend_cooldown_seconds = 0\n")
-        text += (
-            f'\n[email]\nhost = "{self.sink.host}"\nport = {self.sink.port}\ntls = "none"\n'
-            'from_address = "mfa@acme-logistics.com"\n'
-        )
+        text += "\n" + self.substitute(guide_block("email-section"), mail)
         self.config_file.write_text(text)  # keeps the file's owner and mode
+
+    def add_kiosk_mode(self) -> None:
+        """The guide's kiosk-mode block: the end of the mfa-tui session ends the SSH session."""
+        self.run_block("kiosk-mode")
 
     def add_person(self, role: str, email: str, name: str) -> Person:
         """A person with an SSH key: their own Unix account (layout b) or the service account's.
@@ -277,19 +329,20 @@ class KioskHost:
         _authorize(unix_name, public)
         return Person(unix_name, email, name, key)
 
-    def _start_sshd(self) -> None:
-        host_key = self.base / "ssh_host_ed25519_key"
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)])
+    def start_sshd(self, block: str) -> None:
+        """(Re)start this host's sshd with the guide's ``sshd_config`` block ``block``, on a new
+        port (the host key stays)."""
+        self.stop_sshd()
         self.port = free_port()
         (self.base / "known_hosts").write_text(
-            f"[127.0.0.1]:{self.port} {host_key.with_suffix('.pub').read_text()}"
+            f"[127.0.0.1]:{self.port} {self.host_key.with_suffix('.pub').read_text()}"
         )
-        config = self.base / "sshd_config"
+        config = self.base / f"sshd_config-{block}"
         config.write_text(
             "# Test-only global settings; the guide's block follows unchanged but for names.\n"
             f"Port {self.port}\n"
             "ListenAddress 127.0.0.1\n"
-            f"HostKey {host_key}\n"
+            f"HostKey {self.host_key}\n"
             f"PidFile {self.base / 'sshd.pid'}\n"
             "UsePAM no\n"
             "PasswordAuthentication no\n"
@@ -297,11 +350,11 @@ class KioskHost:
             "PubkeyAuthentication yes\n"
             "AuthorizedKeysFile .ssh/authorized_keys\n"
             "MaxStartups 100:30:200\n"
-            "LogLevel VERBOSE\n" + self.substitute(guide_block(f"layout-{self.layout}-sshd"))
+            "LogLevel VERBOSE\n" + self.substitute(guide_block(block))
         )
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
         run([SSHD, "-t", "-f", str(config)])
-        log = open(self.base / "sshd.log", "wb")  # noqa: SIM115 (closed by the process)
+        log = open(self.base / "sshd.log", "ab")  # noqa: SIM115 (closed by the process)
         self.sshd = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=log)
         log.close()
         deadline = time.monotonic() + 10
@@ -314,38 +367,51 @@ class KioskHost:
             time.sleep(0.05)
         raise AssertionError(f"sshd never listened:\n{self.sshd_log()}")
 
-    def sshd_log(self) -> str:
-        return (self.base / "sshd.log").read_text(errors="replace")
-
-    # ---- connecting -----------------------------------------------------------------------------
-
-    def ssh_argv(self, person: Person, *options: str) -> list[str]:
-        """``ssh`` as the person runs it (``-tt``: a terminal even with no terminal here)."""
-        return [
-            SSH, "-tt", "-F", "/dev/null", "-p", str(self.port), "-i", str(person.key),
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={self.base / 'known_hosts'}",
-            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-            *options, f"{person.unix_name}@127.0.0.1",
-        ]  # fmt: skip
-
-    def connect(self, person: Person, *options: str) -> SshTerminal:
-        """Connect as ``person`` in an 80x24 pty and wait for mfa-tui's sign-in screen."""
-        terminal = SshTerminal(self.ssh_argv(person, *options))
-        terminal.wait_for_all("Sign In", "Email address", timeout=30)
-        return terminal
-
-    # ---- ending ---------------------------------------------------------------------------------
-
-    def remove(self) -> None:
-        """Stop sshd and whatever the accounts still run, remove the accounts, group, files."""
+    def stop_sshd(self) -> None:
         if self.sshd is not None:
             self.sshd.terminate()
             try:
                 self.sshd.wait(10)
             except subprocess.TimeoutExpired:
                 self.sshd.kill()
+            self.sshd = None
+
+    def sshd_log(self) -> str:
+        return (self.base / "sshd.log").read_text(errors="replace")
+
+    # ---- connecting -----------------------------------------------------------------------------
+
+    def client_options(self, person: Person, port_flag: str = "-p") -> list[str]:
+        """What ssh, scp and sftp need to reach this host as ``person`` (and nothing else)."""
+        return [
+            "-F", "/dev/null", port_flag, str(self.port), "-i", str(person.key),
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={self.base / 'known_hosts'}",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        ]  # fmt: skip
+
+    def ssh_argv(
+        self, person: Person, *options: str, tty: str = "-tt", command: tuple[str, ...] = ()
+    ) -> list[str]:
+        """``ssh`` as the person runs it (``-tt``: a terminal even with no terminal here)."""
+        return [
+            SSH, tty, *self.client_options(person), *options, f"{person.unix_name}@127.0.0.1",
+            *command,
+        ]  # fmt: skip
+
+    def connect(self, person: Person, *options: str, wait: bool = True) -> SshTerminal:
+        """Connect as ``person`` in an 80x24 pty and wait for mfa-tui's sign-in screen."""
+        terminal = SshTerminal(self.ssh_argv(person, *options))
+        if wait:
+            terminal.wait_for_all("Sign In", "Email address", timeout=30)
+        return terminal
+
+    # ---- ending ---------------------------------------------------------------------------------
+
+    def remove(self) -> None:
+        """Stop sshd and whatever the accounts still run, remove the accounts, group, files."""
+        self.stop_sshd()
         for name in self.accounts:
             _end_processes_of(name)
             run(["userdel", "--remove", name], check=False)
@@ -364,6 +430,11 @@ class SshTerminal(Terminal):
         env.update({"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)})
         self.child = pexpect.spawn(argv[0], argv[1:], env=env, dimensions=(rows, cols), timeout=5)
         self.child.delaybeforesend = None
+
+
+def _environment(text: str) -> dict[str, str]:
+    """``env``'s output as a mapping (values with newlines are not expected here)."""
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
 def _exists_user(name: str) -> bool:
@@ -385,6 +456,14 @@ def _authorize(unix_name: str, public_key: str) -> None:
     for path in (ssh_dir, keys):
         os.chown(path, account.pw_uid, account.pw_gid)
     keys.chmod(0o600)
+
+
+def command_line(pid: int) -> str:
+    """What process ``pid`` runs ("" once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def processes_of(unix_name: str) -> list[int]:
@@ -415,7 +494,7 @@ def _end_processes_of(unix_name: str) -> None:
 @contextlib.contextmanager
 def kiosk_host(layout: str, installation: Installation) -> Iterator[KioskHost]:
     """A set-up host of ``layout`` with its own mail server; everything removed afterwards."""
-    with SmtpSink() as sink:
+    with SmtpSink(credentials=(SMTP_USER, SMTP_PASSWORD)) as sink:
         host = KioskHost(layout, installation, sink)
         try:
             host.set_up()
