@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from admin_cli.output import EXIT_FAILED, EXIT_OK, err, out
-from mfa import accounts
+from mfa import accounts, address_recheck
 from mfa.services import Services
 
 
@@ -70,6 +70,12 @@ def add_parsers(commands: Any) -> None:
     set_email.add_argument("email", help="the current address")
     set_email.add_argument("new_email")
     set_email.set_defaults(handler=_users_set_email)
+
+    recheck = user_commands.add_parser(
+        "recheck-email",
+        help="judge every address again (after email.internal_domains changed)",
+    )
+    recheck.set_defaults(handler=_users_recheck_email)
 
     set_password = user_commands.add_parser(
         "set-password", help="set a user's password (from a prompt or stdin)"
@@ -139,6 +145,21 @@ async def _users_set_email(services: Services, args: argparse.Namespace) -> int:
     if updated.email_problem:
         err(f"warning: {updated.email}: {updated.email_problem}")
     out(f"{account.email} is now {updated.email}.")
+    return EXIT_OK
+
+
+async def _users_recheck_email(services: Services, args: argparse.Namespace) -> int:
+    domains = ", ".join(services.config.email.internal_domains) or "none"
+    report = await address_recheck.recheck_addresses(services)
+    for address in report.now_deliverable:
+        out(f"{address}: can receive codes now")
+    for line in report.now_undeliverable:
+        err(f"warning: {line} (MFA codes can't be emailed there)")
+    out(
+        f"Checked {report.checked} address(es) with email.internal_domains = {domains}: "
+        f"{len(report.now_deliverable)} can receive codes now, "
+        f"{len(report.now_undeliverable)} no longer can."
+    )
     return EXIT_OK
 
 

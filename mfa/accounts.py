@@ -156,7 +156,7 @@ async def add_user(
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}: use admin or user.")
     try:
-        verdict = check_address(email)
+        verdict = check_address(email, services.config.email.internal_domains)
     except AddressError as error:
         raise AccountError(str(error)) from None
     if not display_name.strip():
@@ -233,7 +233,7 @@ async def import_csv_text(
         verdict = None
         if values.get("email"):
             try:
-                verdict = check_address(values["email"])
+                verdict = check_address(values["email"], services.config.email.internal_domains)
             except AddressError as error:
                 problems.append(str(error))
         if verdict is not None:
@@ -299,7 +299,7 @@ async def set_email(
 ) -> Account:
     """Change a user's sign-in address (checked and its verdict stored)."""
     try:
-        verdict = check_address(email)
+        verdict = check_address(email, services.config.email.internal_domains)
     except AddressError as error:
         raise AccountError(str(error)) from None
     async with services.db.write() as conn:

@@ -32,6 +32,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from mfa.config import Config
+from mfa.delivery.checks import delivery_problems
 from mfa.keys import SecretKeyError, read_key
 from mfa.secret_files import SecretFileError, others_may_use, read_secret_file
 from store.db import schema_version
@@ -73,6 +74,10 @@ async def check_host(config: Config, *, environ: Mapping[str, str] | None = None
         findings += _secret_files(config, layout)
     findings += await _mail_server(config, environ)
     findings += _sms(config, environ)
+    findings += [
+        Finding("warn", problem, "change the setting it names")
+        for problem in delivery_problems(config)
+    ]
     return findings
 
 
@@ -380,6 +385,8 @@ def _secret_files(config: Config, layout: _Layout) -> list[Finding]:
     named = [("SMTP password file", config.email.password_file)]
     if config.sms.provider == "http":
         named.append(("SMS token file", config.sms.http_token_file))
+    if config.sms.provider == "twilio":
+        named.append(("Twilio auth token file", config.sms.twilio_auth_token_file))
     for kind, name in named:
         if name:
             found += _secret_file(Path(name), layout, kind)
@@ -432,7 +439,9 @@ async def _mail_server(config: Config, environ: Mapping[str, str]) -> list[Findi
     settings = config.email
     server = f"{settings.host}:{settings.port}"
     found: list[Finding] = []
-    greeting_name = await asyncio.to_thread(socket.getfqdn)
+    # The name sends use (email.helo_name, else this host's); a bare localhost is reported with
+    # the other delivery problems (mfa.delivery.checks).
+    greeting_name = settings.helo_name or await asyncio.to_thread(socket.getfqdn)
     deadline = min(settings.timeout_seconds, MAIL_DEADLINE_SECONDS)
     smtp = aiosmtplib.SMTP(
         hostname=settings.host,
@@ -477,15 +486,6 @@ async def _mail_server(config: Config, environ: Mapping[str, str]) -> list[Findi
             found.append(Finding("ok", f"Mail server {server} answers EHLO (tls {settings.tls})."))
     finally:
         smtp.close()
-    if "." not in greeting_name.strip(".") or greeting_name.lower().startswith("localhost"):
-        found.append(
-            Finding(
-                "warn",
-                f"This host greets mail servers as {greeting_name!r}: many refuse that name or "
-                "file the mail as spam.",
-                "give the host a full name (an /etc/hosts line: IP kiosk1.example.com kiosk1)",
-            )
-        )
     if settings.username and not settings.password_file and settings.password_env not in environ:
         found.append(
             Finding(
@@ -515,6 +515,8 @@ def _sms(config: Config, environ: Mapping[str, str]) -> list[Finding]:
         ]
     if sms.provider == "http":
         return _sms_http(config, environ)
+    if sms.provider == "twilio":
+        return _sms_twilio(config, environ)
     if sms.provider == "command":
         argv = shlex.split(sms.command) if sms.command else []
         if not argv:
@@ -533,6 +535,29 @@ def _sms(config: Config, environ: Mapping[str, str]) -> list[Finding]:
             "ok", f"SMS provider: email to <number>@{sms.email_domain}, through the mail server."
         )
     ]
+
+
+def _sms_twilio(config: Config, environ: Mapping[str, str]) -> list[Finding]:
+    sms = config.sms
+    found: list[Finding] = []
+    if not sms.twilio_account_sid.strip():
+        found.append(Finding("error", "SMS provider: twilio, but sms.twilio_account_sid is empty.",
+                             "set sms.twilio_account_sid (AC...)"))  # fmt: skip
+    if not sms.twilio_from.strip() and not sms.twilio_messaging_service_sid.strip():
+        found.append(Finding("error", "SMS provider: twilio, but no sender is set.",
+                             "set sms.twilio_from or sms.twilio_messaging_service_sid"))  # fmt: skip
+    if not sms.twilio_auth_token_file and not environ.get(sms.twilio_auth_token_env):
+        found.append(
+            Finding(
+                "error",
+                f"Twilio needs the auth token, but {sms.twilio_auth_token_env} isn't in this "
+                "environment.",
+                "set sms.twilio_auth_token_file (sshd passes technicians' sessions no environment)",
+            )
+        )
+    if not found:
+        found.append(Finding("ok", f"SMS provider: twilio, account {sms.twilio_account_sid}."))
+    return found
 
 
 def _sms_http(config: Config, environ: Mapping[str, str]) -> list[Finding]:

@@ -12,7 +12,8 @@ The General Preferences screen and ``mfa-tui admin mfa ...`` both use this modul
 
 A user succeeds when the account is active and its address can receive codes: the verdict stored
 when the address was written (see ``mfa.addresses``), so the job itself checks nothing slowly
-(:func:`decide`). The user is then required to set up MFA at the next sign-in; the job never
+(:func:`decide`); when ``[email] internal_domains`` has changed since the verdicts were judged,
+:func:`begin` and :func:`retry` judge the affected ones again first (``mfa.address_recheck``). The user is then required to set up MFA at the next sign-in; the job never
 creates a factor.
 """
 
@@ -26,6 +27,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from mfa.address_recheck import recheck_if_changed
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -209,6 +211,8 @@ async def begin(
     another admin, maybe in another process), that job and False. Run it with :func:`follow`.
     """
     await _subscription_exists(services, subscription_id)
+    # Verdicts judged with another email.internal_domains are judged again before they count.
+    await recheck_if_changed(services)
     # Joining a running job needs no write lock: look first, then check again under the lock.
     running = await job_store.running_job(services.db, subscription_id)
     if running is not None:
@@ -237,6 +241,7 @@ async def retry(
     latest job had no failures (nothing to retry).
     """
     await _subscription_exists(services, subscription_id)
+    await recheck_if_changed(services)
     async with services.db.write() as conn:
         running = await job_store.running_job(conn, subscription_id)
         if running is not None:

@@ -104,7 +104,11 @@ def product_environment(
     base: Mapping[str, str], identity: Identity, config: Config, product: str | None = None
 ) -> dict[str, str]:
     """``base`` (mfa-tui's environment) without its secrets and own variables, plus the identity."""
-    secrets = {config.email.password_env, config.sms.http_token_env}
+    secrets = {
+        config.email.password_env,
+        config.sms.http_token_env,
+        config.sms.twilio_auth_token_env,
+    }
     env = {
         name: value
         for name, value in base.items()

@@ -160,3 +160,34 @@ async def replace_password_hash(
         (new_hash, user_id, verified_hash),
     )
     return cursor.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class EmailVerdict:
+    """A user's address and the verdict stored for it."""
+
+    user_id: int
+    email: str
+    deliverable: bool
+    problem: str | None
+
+
+async def email_verdicts_after(db: Database, after_id: int, limit: int) -> list[EmailVerdict]:
+    """The next ``limit`` users' addresses and verdicts, by id, after ``after_id``."""
+    rows = await db.fetchall(
+        "SELECT id, email, email_deliverable, email_problem FROM users WHERE id > ?"
+        " ORDER BY id LIMIT ?",
+        (after_id, limit),
+    )
+    return [EmailVerdict(row[0], row[1], bool(row[2]), row[3]) for row in rows]
+
+
+async def set_email_verdict(
+    conn: aiosqlite.Connection, user_id: int, email: str, deliverable: bool, problem: str | None
+) -> bool:
+    """Store a new verdict for ``email``; False when the address has changed meanwhile."""
+    cursor = await conn.execute(
+        "UPDATE users SET email_deliverable = ?, email_problem = ? WHERE id = ? AND email = ?",
+        (int(deliverable), problem, user_id, email),
+    )
+    return cursor.rowcount > 0

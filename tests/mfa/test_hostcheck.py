@@ -145,8 +145,9 @@ async def test_a_python_inside_a_private_home_is_an_error(
     config = config_for(path, host_dir / "data", sink.port, group=name)
     errors = by_severity(await check_host(config), "error")
     assert any(
-        f"inside {home} (mode 0700)" in line and "bad interpreter" in line and "/usr/bin/python3"
-        in line
+        f"inside {home} (mode 0700)" in line
+        and "bad interpreter" in line
+        and "/usr/bin/python3" in line
         for line in errors
     ), errors
 
@@ -169,7 +170,9 @@ async def test_a_bare_localhost_greeting_name_is_a_warning(
     path = write_config(host_dir, "", group_id=None)
     config = config_for(path, host_dir / "data", sink.port)
     warnings = by_severity(await check_host(config), "warn")
-    assert any("greets mail servers as 'localhost'" in line for line in warnings), warnings
+    assert any(
+        "greeted as 'localhost'" in line and "email.helo_name" in line for line in warnings
+    ), warnings
 
 
 async def test_sms_settings(host_dir: Path, sink: SmtpSink) -> None:
@@ -185,7 +188,9 @@ async def test_sms_settings(host_dir: Path, sink: SmtpSink) -> None:
     assert await lines(http, "error", {"MFA_TUI_SMS_TOKEN": "t"}) == []
     missing = SmsConfig(provider="command", command="/no/such/sms-sender --flag")
     assert any("/no/such/sms-sender" in line for line in await lines(missing, "error", {}))
-    assert any("email_domain" in line for line in await lines(SmsConfig(provider="email"), "error", {}))
+    assert any(
+        "email_domain" in line for line in await lines(SmsConfig(provider="email"), "error", {})
+    )
 
 
 async def test_a_group_that_does_not_exist_is_reported_not_raised(

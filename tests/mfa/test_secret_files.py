@@ -14,7 +14,14 @@ from mfa.delivery.email import EmailSender
 from mfa.delivery.sms import HttpSmsGateway
 from mfa.hostcheck import check_host
 from mfa.secret_files import SecretFileError, find_secret, read_secret_file
-from tests.mfa.test_delivery_sms import Gateway, gateway  # noqa: F401 (a fixture)
+from tests.mfa.test_delivery_sms import (  # noqa: F401 (fixtures)
+    AUTH_TOKEN,
+    FakeTwilio,
+    Gateway,
+    gateway,
+    twilio,
+    twilio_provider,
+)
 from tests.mfa.test_hostcheck import a_good_host, by_severity, config_for, host_dir, write_config  # noqa: F401
 from tests.shared_group import other_group
 from tests.smtp_server import SmtpSink
@@ -157,3 +164,13 @@ async def test_with_a_file_the_missing_variable_is_no_warning(
 
 def test_the_sections_have_the_file_keys_empty_by_default() -> None:
     assert EmailConfig().password_file == "" and SmsConfig().http_token_file == ""
+
+
+async def test_twilio_takes_its_auth_token_from_a_file(tmp_path: Path, twilio: FakeTwilio) -> None:  # noqa: F811
+    path = secret_file(tmp_path / "twilio-token", f"{AUTH_TOKEN}\n", 0o640)
+    await twilio_provider(twilio, token="wrong", twilio_auth_token_file=str(path)).send(SMS)
+    assert len(twilio.requests) == 1  # the fake answers 401 unless the token is the file's
+    path.chmod(0o644)
+    with pytest.raises(DeliveryError, match="its file can't be used"):
+        await twilio_provider(twilio, twilio_auth_token_file=str(path)).send(SMS)
+    assert len(twilio.requests) == 1

@@ -179,6 +179,26 @@ async def test_the_whole_admin_flow_on_the_demo_data(tmp_path: Path, clock: Manu
         await services.close()
 
 
+async def test_switching_on_by_keyboard_puts_begin_next_so_enter_begins(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    try:
+        async with app_on(services) as (app, pilot):
+            screen = await open_preferences(app, pilot)
+            assert app.focused is screen.query_one("#mfa-switch")
+            await pilot.press("space")
+            await wait_for(pilot, lambda: screen.stage == READY, "Begin MFA Process to appear")
+            await wait_for(
+                pilot, lambda: app.focused is screen.query_one("#begin-mfa"), "Begin to take focus"
+            )
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen.stage == COMPLETE, "MFA settings complete")
+            assert await mfa_enabled(services)
+    finally:
+        await services.close()
+
+
 async def test_the_ui_answers_keys_mid_job_and_the_job_outlives_the_screen(
     tmp_path: Path, clock: ManualClock
 ) -> None:

@@ -274,6 +274,8 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
         if event.value:
             if not self._mfa_on:
                 self._show(READY)
+                # The next thing to do is Begin: Enter must not flip the switch back.
+                self.call_after_refresh(self.query_one("#begin-mfa", Button).focus)
             return
         if not self._mfa_on:
             self._show(OFF)  # switched on and off again without beginning: nothing to undo
