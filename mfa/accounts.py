@@ -16,9 +16,10 @@ from mfa import throttle
 from mfa.addresses import AddressError, check_address
 from mfa.passwords import PasswordRejected, check_password, normalise
 from mfa.services import Services
-from mfa.wording import lock_sentence
+from mfa.wording import clause, lock_sentence
 from store import accounts as account_store
 from store import audit
+from store.db import Transaction
 from store.models import Subscription, User
 
 ROLES = ("admin", "user")
@@ -142,17 +143,18 @@ async def require_subscription(services: Services, name: str | None) -> Subscrip
     return every[0]
 
 
-async def add_user(
+async def _checked_user(
     services: Services,
-    subscription: Subscription,
     email: str,
     display_name: str,
     role: str,
     password: str | None,
-    *,
-    actor_id: int | None = None,
-) -> tuple[User, str | None]:
-    """Create one account. Returns the user and a warning when its address can't receive codes."""
+    mfa_required: bool,
+) -> tuple[account_store.NewUser, str | None]:
+    """Check a new account's fields and hash its password; nothing is written.
+
+    Returns what to insert and a warning when its address can't receive codes.
+    """
     if role not in ROLES:
         raise AccountError(f"Unknown role {role!r}: use admin or user.")
     try:
@@ -176,19 +178,79 @@ async def add_user(
         password_hash=password_hash,
         email_deliverable=verdict.deliverable,
         email_problem=verdict.problem,
-        mfa_required=subscription.mfa_enabled,
+        mfa_required=mfa_required,
+    )
+    warning = None if verdict.deliverable else f"{verdict.email}: {verdict.problem}"
+    return new, warning
+
+
+async def _insert_new_user(
+    services: Services,
+    conn: Transaction,
+    subscription_id: int,
+    new: account_store.NewUser,
+    actor_id: int | None,
+) -> int:
+    if await account_store.existing_emails(conn, [new.email]):
+        raise AccountError(f"An account with the address {new.email} exists already.")
+    user_id = await account_store.insert_user(conn, subscription_id, new, services.now())
+    await audit.record(
+        conn, services.now(), "user.added", actor_id=actor_id, subject_id=user_id, detail=new.role
+    )
+    return user_id
+
+
+async def add_user(
+    services: Services,
+    subscription: Subscription,
+    email: str,
+    display_name: str,
+    role: str,
+    password: str | None,
+    *,
+    actor_id: int | None = None,
+) -> tuple[User, str | None]:
+    """Create one account. Returns the user and a warning when its address can't receive codes."""
+    new, warning = await _checked_user(
+        services, email, display_name, role, password, subscription.mfa_enabled
     )
     async with services.db.write() as conn:
-        if await account_store.existing_emails(conn, [verdict.email]):
-            raise AccountError(f"An account with the address {verdict.email} exists already.")
-        user_id = await account_store.insert_user(conn, subscription.id, new, services.now())
-        await audit.record(
-            conn, services.now(), "user.added", actor_id=actor_id, subject_id=user_id, detail=role
-        )
+        user_id = await _insert_new_user(services, conn, subscription.id, new, actor_id)
     user = await account_store.user_by_id(services.db, user_id)
     assert user is not None
-    warning = None if verdict.deliverable else f"{verdict.email}: {verdict.problem}"
     return user, warning
+
+
+async def create_subscription_with_admin(
+    services: Services,
+    name: str,
+    products: list[str],
+    email: str,
+    display_name: str,
+    password: str,
+) -> tuple[Subscription, User, str | None]:
+    """A new subscription, its products and its first admin, all or nothing.
+
+    Every check comes first (the name is free, the address, the display name, the password rules);
+    then one transaction creates the three, so a refusal leaves nothing behind and the same
+    command can simply be run again. Returns the subscription, the admin and an address warning.
+    """
+    if not name.strip():
+        raise AccountError("The subscription's name is empty.")
+    if await account_store.subscription_by_name(services.db, name) is not None:
+        raise AccountError(f"A subscription called {name!r} exists already.")
+    new, warning = await _checked_user(services, email, display_name, "admin", password, False)
+    async with services.db.write() as conn:
+        if await account_store.subscription_by_name(conn, name) is not None:
+            raise AccountError(f"A subscription called {name!r} exists already.")
+        subscription_id = await account_store.create_subscription(
+            conn, name, products, services.now()
+        )
+        user_id = await _insert_new_user(services, conn, subscription_id, new, None)
+    subscription = await account_store.subscription_by_id(services.db, subscription_id)
+    user = await account_store.user_by_id(services.db, user_id)
+    assert subscription is not None and user is not None
+    return subscription, user, warning
 
 
 async def import_csv(
@@ -247,9 +309,9 @@ async def import_csv_text(
             try:
                 password = check_password(password, services.config.security, email=verdict.email)
             except PasswordRejected as error:
-                problems.append(f"password: {error}")
+                problems.append(f"password: {clause(str(error))}")
         if problems:
-            report.errors.append(f"line {line}: " + "; ".join(problems) + ".")
+            report.errors.append(f"line {line}: " + "; ".join(map(clause, problems)) + ".")
             continue
         assert verdict is not None
         rows.append(
@@ -399,4 +461,3 @@ async def change_password(services: Services, user_id: int, current: str, new: s
     # Raised after the transaction: raising inside it would roll back the failure just counted.
     if refusal is not None:
         raise AccountError(refusal)
-

@@ -45,6 +45,9 @@ def user_config_file() -> Path:
 class DatabaseConfig:
     path: str = ""
     """The SQLite file; empty means ``mfa-tui.db`` in the user data directory."""
+    keep_mfa_jobs_days: int = 30
+    """How long a finished MFA process (its row and its failed users) is kept once a newer one has
+    replaced it. The newest job and the newest ``enable`` job are always kept."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,9 @@ class Config:
         return self.database_path.with_name(self.database_path.stem + ".key")
 
     def with_database(self, path: str | Path) -> Config:
-        return dataclasses.replace(self, database=DatabaseConfig(path=str(path)))
+        return dataclasses.replace(
+            self, database=dataclasses.replace(self.database, path=str(path))
+        )
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (used by tests and the demo)."""
@@ -369,6 +374,7 @@ _BOUNDS: dict[str, tuple[float, float, str]] = {
     "security.send_window_seconds": (1, 86_400, "at most a day"),
     "security.idle_lock_seconds": (1, 1_800, "NIST SP 800-63B AAL2: at most 30 minutes idle"),
     "security.session_max_seconds": (60, 43_200, "NIST SP 800-63B AAL2: at most 12 hours"),
+    "database.keep_mfa_jobs_days": (0, 36_500, "0 keeps only the jobs still read"),
     "email.port": (1, 65_535, "a TCP port"),
     "email.timeout_seconds": (0.1, 600, "a positive number of seconds"),
     "email.greeting_timeout_seconds": (0.1, 600, "a positive number of seconds"),

@@ -41,7 +41,7 @@ from mfa.factors import FactorError, allowed_kinds, mask_destination, sign_in_me
 from mfa.keys import SecretKeyError, secret_box
 from mfa.phones import InvalidPhoneNumber, normalise_mobile
 from mfa.services import Services
-from mfa.wording import describe_wait, lock_sentence, resend_wait_sentence
+from mfa.wording import clause, describe_wait, lock_sentence, resend_wait_sentence
 from store import accounts as account_store
 from store import audit
 from store import factors as factor_store
@@ -219,7 +219,7 @@ async def start_email_setup(services: Services, user: Account) -> SendResult:
         return SendResult(
             False,
             "undeliverable",
-            f"Codes can't be sent to your address {masked}: {problem}. Choose another "
+            f"Codes can't be sent to your address {masked}: {clause(problem)}. Choose another "
             "method, or ask an administrator to correct your address.",
             masked,
         )
@@ -257,7 +257,7 @@ async def send_sign_in_code(services: Services, user: Account, method_id: int) -
         return SendResult(
             False,
             "undeliverable",
-            f"Codes can't be sent to your address {method.masked}: {problem}. Choose another "
+            f"Codes can't be sent to your address {method.masked}: {clause(problem)}. Choose another "
             "method.",
             method.masked,
             method_id=method.id,

@@ -163,6 +163,72 @@ async def replace_password_hash(
 
 
 @dataclass(frozen=True, slots=True)
+class UserSummary:
+    """One row of the administrator's list of users: the account, its methods, its lock."""
+
+    id: int
+    email: str
+    display_name: str
+    role: str
+    status: str
+    mfa_required: bool
+    email_problem: str | None
+    failed_attempts: int
+    locked_until: float | None
+    method_kinds: tuple[str, ...]
+    """The kinds of the methods the user has set up (verified), in kind order."""
+
+
+async def user_summaries(
+    db: Database,
+    subscription_id: int,
+    *,
+    now: float,
+    hard_limit: int,
+    locked_only: bool = False,
+    without_methods_only: bool = False,
+    disabled_only: bool = False,
+) -> list[UserSummary]:
+    """The subscription's users by address, with their set-up methods, in one query.
+
+    ``locked_only`` keeps the users that must wait at ``now`` or whose failure count has reached
+    ``hard_limit``; ``without_methods_only`` those with no method set up; ``disabled_only`` the
+    disabled accounts. The filters combine.
+    """
+    rows = await db.fetchall(
+        "SELECT u.id, u.email, u.display_name, u.role, u.status, u.mfa_required,"
+        " u.email_problem, u.failed_attempts, u.locked_until,"
+        " (SELECT group_concat(kind, ',') FROM (SELECT kind FROM mfa_methods m"
+        "   WHERE m.user_id = u.id AND m.verified_at IS NOT NULL ORDER BY kind)) AS kinds"
+        " FROM users u WHERE u.subscription_id = :subscription"
+        " AND (NOT :locked OR u.failed_attempts >= :hard_limit OR u.locked_until > :now)"
+        " AND (NOT :without OR NOT EXISTS (SELECT 1 FROM mfa_methods m"
+        "   WHERE m.user_id = u.id AND m.verified_at IS NOT NULL))"
+        " AND (NOT :disabled OR u.status = 'disabled')"
+        " ORDER BY u.email",
+        {
+            "subscription": subscription_id,
+            "locked": int(locked_only),
+            "hard_limit": hard_limit,
+            "now": now,
+            "without": int(without_methods_only),
+            "disabled": int(disabled_only),
+        },
+    )
+    return [
+        UserSummary(
+            *tuple(row)[:5],
+            mfa_required=bool(row[5]),
+            email_problem=row[6],
+            failed_attempts=row[7],
+            locked_until=row[8],
+            method_kinds=tuple(row[9].split(",")) if row[9] else (),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
 class EmailVerdict:
     """A user's address and the verdict stored for it."""
 

@@ -338,6 +338,19 @@ async def test_turning_the_switch_off_asks_first_and_keeps_methods(
             await pilot.click("#confirm")
             await wait_for(pilot, lambda: screen.stage == OFF, "MFA to be off")
             assert not screen.query_one("#mfa-switch", Switch).value
+            notice = screen.query_one("#preferences-message")
+            assert shown(notice).startswith("MFA is OFF: 22 users are no longer required")
+
+            # Switching on again and beginning: the OFF notice doesn't stay beside the process.
+            await switch_on_and_begin(pilot, screen)
+            await wait_for(pilot, lambda: screen.stage in (RUNNING, COMPLETE), "the process")
+            assert shown(notice) == ""
+            assert not any("MFA is OFF" in str(n.message) for n in app._notifications)
+            await wait_for(pilot, lambda: screen.stage == COMPLETE, "MFA settings complete")
+            await pilot.click("#mfa-switch")  # leave MFA off, as the checks below expect
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            await pilot.click("#confirm")
+            await wait_for(pilot, lambda: screen.stage == OFF, "MFA to be off")
         assert not await mfa_enabled(services)
         users = await account_store.users_of(services.db, await subscription_id(services))
         assert not any(user.mfa_required for user in users)
@@ -359,6 +372,25 @@ async def test_names_and_reasons_from_the_database_are_shown_literally(
             await wait_for(pilot, lambda: screen.stage == COMPLETE, "MFA settings complete")
             rows = failure_rows(screen)
             assert ("bay@[dock]", "[bold red]Dock[/] Bay") in [row[:2] for row in rows]
+    finally:
+        await services.close()
+
+
+async def test_the_fix_email_dialog_shows_a_stored_escape_sequence_made_visible(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    stored = "ops\x1b]0;owned\x07\t@plant7"
+    try:
+        async with services.db.write() as conn:
+            await conn.execute("UPDATE users SET email = ? WHERE email = 'ops@plant7'", (stored,))
+        user = await account_store.user_by_email(services.db, stored)
+        assert user is not None
+        async with app_on(services) as (app, pilot):
+            await app.push_screen(EditEmailDialog(user.id, user.email, user.display_name))
+            await wait_for(pilot, lambda: isinstance(app.screen, EditEmailDialog), "the dialog")
+            field = app.screen.query_one("#edit-email-input", Input)
+            assert field.value == "ops^[]0;owned^G^I@plant7"
     finally:
         await services.close()
 
