@@ -123,7 +123,17 @@ class Installation:
         # The packages are .ci/run's business (apt-get holds a host-wide lock: not in a test).
         lines = guide_block("install").splitlines(keepends=True)
         script = "".join(line for line in lines if not line.startswith("apt-get "))
-        script = script.replace("/opt/mfa-tui", str(prefix)).replace("/path/to/mfa-tui", str(REPO))
+        # pip builds a local project inside its folder (build/, *.egg-info): installations made
+        # at once (one per test worker) each build from their own copy of the checkout.
+        source = base / "source"
+        shutil.copytree(
+            REPO, source,
+            ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
+                                          ".pytest_cache", ".ruff_cache", "*.db*"),
+        )  # fmt: skip
+        script = script.replace("/opt/mfa-tui", str(prefix)).replace(
+            "/path/to/mfa-tui", str(source)
+        )
         try:
             run(script)
         except BaseException:
