@@ -27,7 +27,12 @@ def read_password(prompt: str = "Password: ", stdin: TextIO | None = None) -> st
         if getpass.getpass("Repeat the password: ") != first:
             raise accounts.AccountError("The two passwords differ.")
         return first
-    line = stream.readline()
+    try:
+        line = stream.readline()
+    except UnicodeDecodeError:
+        raise accounts.AccountError(
+            "The password on standard input isn't text in the locale's encoding."
+        ) from None
     if not line:
         raise accounts.AccountError("Expected the password on standard input.")
     return line.rstrip("\r\n")

@@ -15,6 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mfa.text import describe, refused_character, shown
+
+MAX_LENGTH = 320
+"""Longer text is refused outright (a deliverable address has at most 254 characters)."""
+
 _STAND_IN = "internal-domain.example.com"
 """Takes an internal domain's place while the rest of the address is validated (never contacted)."""
 
@@ -51,8 +56,20 @@ def check_address(text: str, internal_domains: Iterable[str] = ()) -> AddressVer
 
     ``internal_domains``: the normalised ``[email] internal_domains`` (lower case, no dots at
     the ends), whose addresses are deliverable here although they are special-use names.
+
+    Raises :class:`AddressError` for text that can't be a sign-in name at all: control or format
+    characters (NUL included), text that can't be encoded, spaces, no ``@``, over-long text.
     """
     raw = text.strip()
+    refused = refused_character(raw)
+    if refused is not None:
+        raise AddressError(
+            f"'{shown(raw)}' is not an email address: it contains {describe(refused)}."
+        )
+    if len(raw) > MAX_LENGTH:
+        raise AddressError(
+            f"'{shown(raw)}' is not an email address: it is longer than {MAX_LENGTH} characters."
+        )
     if (
         not raw
         or "@" not in raw
@@ -60,7 +77,7 @@ def check_address(text: str, internal_domains: Iterable[str] = ()) -> AddressVer
         or raw.endswith("@")
         or any(c.isspace() for c in raw)
     ):
-        raise AddressError(f"{raw!r} is not an email address.")
+        raise AddressError(f"'{shown(raw)}' is not an email address.")
     # Imported here: email-validator takes ~20 ms to import, and start-up doesn't need it.
     from email_validator import EmailNotValidError, validate_email
 
@@ -79,6 +96,15 @@ def check_address(text: str, internal_domains: Iterable[str] = ()) -> AddressVer
     if internal is not None:
         return AddressVerdict(f"{result.local_part}@{domain.lower()}", True, None)
     return AddressVerdict(result.normalized, True, None)
+
+
+def lookup_form(text: str, internal_domains: Iterable[str] = ()) -> str:
+    """The address to look an account up by: as :func:`check_address` would have stored it, so
+    that ``user@xn--bcher-kva.ch`` finds ``user@bücher.ch``; the trimmed text when it isn't one."""
+    try:
+        return check_address(text, internal_domains).email
+    except AddressError:
+        return text.strip()
 
 
 def _reason(detail: str, domain: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from store.db import Database, Reader, fetchone
+from store.email_key import email_key
 from store.models import Subscription, User
 
 
@@ -49,12 +50,13 @@ async def insert_user(
     conn: aiosqlite.Connection, subscription_id: int, user: NewUser, now: float
 ) -> int:
     cursor = await conn.execute(
-        "INSERT INTO users (subscription_id, email, email_deliverable, email_problem, display_name,"
-        " role, status, password_hash, mfa_required, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO users (subscription_id, email, email_key, email_deliverable, email_problem,"
+        " display_name, role, status, password_hash, mfa_required, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             subscription_id,
             user.email,
+            email_key(user.email),
             int(user.email_deliverable),
             user.email_problem,
             user.display_name,
@@ -93,7 +95,8 @@ async def products_of(db: Database, subscription_id: int) -> list[str]:
 
 
 async def user_by_email(db: Database, email: str) -> User | None:
-    row = await db.fetchone("SELECT * FROM users WHERE email = ?", (email,))
+    """The account whose address has the same key as ``email`` (see :mod:`store.email_key`)."""
+    row = await db.fetchone("SELECT * FROM users WHERE email_key = ?", (email_key(email),))
     return User.from_row(row) if row else None
 
 
@@ -114,13 +117,14 @@ async def users_of(db: Database, subscription_id: int | None = None) -> list[Use
 
 
 async def existing_emails(conn: aiosqlite.Connection, emails: list[str]) -> set[str]:
-    """Which of ``emails`` are taken already (compared case-insensitively; returned lower-cased)."""
+    """Which of ``emails`` are taken already, as their keys (:func:`store.email_key.email_key`)."""
+    keys = [email_key(email) for email in emails]
     taken: set[str] = set()
-    for start in range(0, len(emails), 500):
-        chunk = emails[start : start + 500]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            f"SELECT lower(email) FROM users WHERE email IN ({marks})", chunk
+            f"SELECT email_key FROM users WHERE email_key IN ({marks})", chunk
         ) as cursor:
             taken.update(row[0] for row in await cursor.fetchall())
     return taken
@@ -129,22 +133,31 @@ async def existing_emails(conn: aiosqlite.Connection, emails: list[str]) -> set[
 async def email_taken_by_other(conn: aiosqlite.Connection, email: str, user_id: int) -> bool:
     """True when an account other than ``user_id`` signs in with ``email``."""
     row = await fetchone(
-        conn, "SELECT EXISTS (SELECT 1 FROM users WHERE email = ? AND id != ?)", (email, user_id)
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ? AND id != ?)",
+        (email_key(email), user_id),
     )
     return bool(row and row[0])
 
 
 async def set_email(
     conn: aiosqlite.Connection, user_id: int, email: str, deliverable: bool, problem: str | None
-) -> None:
-    await conn.execute(
-        "UPDATE users SET email = ?, email_deliverable = ?, email_problem = ? WHERE id = ?",
-        (email, int(deliverable), problem, user_id),
+) -> bool:
+    """Store the address, its key and its verdict; False when there is no account ``user_id``."""
+    cursor = await conn.execute(
+        "UPDATE users SET email = ?, email_key = ?, email_deliverable = ?, email_problem = ?"
+        " WHERE id = ?",
+        (email, email_key(email), int(deliverable), problem, user_id),
     )
+    return cursor.rowcount == 1
 
 
-async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_hash: str) -> None:
-    await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_hash: str) -> bool:
+    """Store the hash; False when there is no account ``user_id``."""
+    cursor = await conn.execute(
+        "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+    )
+    return cursor.rowcount == 1
 
 
 async def replace_password_hash(

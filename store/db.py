@@ -237,11 +237,17 @@ class Database:
         async with self.write() as conn:
             current = await self._version(conn)  # another process may have migrated meanwhile
             self._refuse_newer(current, newest)
+            # Imported here: the package imports this module (for StoreError).
+            from store.migrations import PYTHON_STEPS
+
             for version, _name, sql in _migrations():
                 if version <= current:
                     continue
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
+                step = PYTHON_STEPS.get(version)
+                if step is not None:
+                    await step(conn)
                 await conn.execute(f"PRAGMA user_version = {int(version)}")
                 current = version
             return current

@@ -139,3 +139,54 @@ def test_a_refused_init_creates_nothing_and_can_be_run_again(tmp_path: Path) -> 
     again = run(db, *init, stdin="correct horse battery staple\n")
     assert again.returncode == 0, again.stderr
     assert "Created subscription Acme with admin admin@example.com." in again.stdout
+
+
+def run_bytes(db: Path, *args: bytes, stdin: bytes = b"", locale: str = "C.UTF-8") -> subprocess.CompletedProcess[bytes]:
+    """Arguments and stdin as raw bytes, as a terminal in another encoding would pass them."""
+    env = {**os.environ, "MFA_TUI_CONFIG": "", "LC_ALL": locale, "PYTHONIOENCODING": ""}
+    return subprocess.run(
+        [EXE.encode(), b"--db", str(db).encode(), b"admin", *args],
+        input=stdin, capture_output=True, env=env, timeout=60,
+    )  # fmt: skip
+
+
+def test_admin_init_refuses_a_control_character_before_creating_anything(tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    refused = run(
+        db, "init", "--subscription", "Acme", "--email", "boss@example.com",
+        "--name", "Boss\x1b]0;owned\x07", stdin="a sturdy admin passphrase\n",
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "\x1b" not in refused.stderr
+    assert "U+001B" in refused.stderr
+    again = run(
+        db, "init", "--subscription", "Acme", "--email", "boss@example.com",
+        stdin="a sturdy admin passphrase\n",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+
+
+def test_set_email_refuses_a_nul_and_names_it(initialised: Path) -> None:
+    result = run(initialised, "users", "set-email", "boss@example.com", "boss\x01@example.com")
+    assert result.returncode == 1
+    assert "U+0001" in result.stderr and "\x01" not in result.stderr
+    listed = run(initialised, "users", "list")
+    assert "boss@example.com" in listed.stdout
+
+
+def test_undecodable_bytes_in_arguments_and_stdin_get_one_line(initialised: Path) -> None:
+    for args in (
+        (b"users", b"add", b"k\xe4@example.com", b"--name", b"K", b"--no-password"),
+        (b"users", b"add", b"k@example.com", b"--name", b"K\xe4", b"--no-password"),
+        (b"users", b"set-email", b"boss@example.com", b"b\xe4@example.com"),
+        (b"users", b"set-email", b"b\xe4ss@example.com", b"b@example.com"),
+        (b"users", b"list", b"--subscription", b"Ac\xe4me"),
+    ):
+        result = run_bytes(initialised, *args)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+        assert b"can't be read" in result.stderr, result.stderr
+    for locale in ("C.UTF-8", "C"):
+        result = run_bytes(initialised, b"users", b"set-password", b"boss@example.com", stdin=b"pass\xe4word long\n", locale=locale)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr

@@ -18,6 +18,7 @@ from mfa.mfa_process import JobProgress
 from mfa.services import Services, open_services
 from store import accounts as account_store
 from store import audit
+from store.email_key import email_key
 from tests.mfa.job_helpers import INSERT_USER, user_rows
 from tests.tui.helpers import SIZE, add_account, seeded_services, shown, temp_config
 from tui.app import MfaApp, create_app
@@ -383,7 +384,10 @@ async def test_the_fix_email_dialog_shows_a_stored_escape_sequence_made_visible(
     stored = "ops\x1b]0;owned\x07\t@plant7"
     try:
         async with services.db.write() as conn:
-            await conn.execute("UPDATE users SET email = ? WHERE email = 'ops@plant7'", (stored,))
+            await conn.execute(
+                "UPDATE users SET email = ?, email_key = ? WHERE email = 'ops@plant7'",
+                (stored, email_key(stored)),
+            )
         user = await account_store.user_by_email(services.db, stored)
         assert user is not None
         async with app_on(services) as (app, pilot):
@@ -418,6 +422,31 @@ async def test_an_address_that_is_not_one_keeps_the_dialog_open_with_the_reason(
             await wait_for(pilot, lambda: app.screen is screen, "the dialog to close")
         unchanged = await account_store.user_by_email(services.db, "dock@warehouse")
         assert unchanged is not None
+    finally:
+        await services.close()
+
+
+async def test_a_control_sequence_in_a_new_address_is_refused_in_the_dialog(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    try:
+        job, _ = await mfa_process.begin(services, await subscription_id(services))
+        await mfa_process.follow(services, job.job_id)
+        async with app_on(services) as (app, pilot):
+            await open_preferences(app, pilot)
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, EditEmailDialog), "the dialog")
+            dialog = app.screen
+            dialog.query_one("#edit-email-input", Input).value = "dock\x1b]0;owned\x07@warehouse.com"
+            await pilot.press("enter")
+            await wait_for(
+                pilot, lambda: shown(dialog.query_one("#edit-email-error")) != "", "the reason"
+            )
+            reason = shown(dialog.query_one("#edit-email-error"))
+            assert "U+001B" in reason and "\x1b]" not in reason
+            assert app.screen is dialog
+        assert await account_store.user_by_email(services.db, "dock@warehouse") is not None
     finally:
         await services.close()
 
