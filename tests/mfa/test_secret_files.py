@@ -174,3 +174,20 @@ async def test_twilio_takes_its_auth_token_from_a_file(tmp_path: Path, twilio: F
     with pytest.raises(DeliveryError, match="its file can't be used"):
         await twilio_provider(twilio, twilio_auth_token_file=str(path)).send(SMS)
     assert len(twilio.requests) == 1
+
+
+async def test_the_host_check_knows_twilio(host_dir: Path, sink: SmtpSink) -> None:  # noqa: F811
+    config_path = write_config(host_dir, "", group_id=None, mode=0o600)
+    twilio_settings = SmsConfig(
+        provider="twilio", twilio_account_sid="AC123", twilio_from="+15005550006"
+    )
+    config = config_for(config_path, host_dir / "data", sink.port, sms=twilio_settings)
+    errors = by_severity(await check_host(config, environ={}), "error")
+    assert any("Twilio needs the auth token" in line and "twilio_auth_token_file" in line
+               for line in errors), errors  # fmt: skip
+    token = secret_file(host_dir / "etc" / "twilio-token", "tok\n", 0o600)
+    config = config.replace("sms", twilio_auth_token_file=str(token))
+    findings = await check_host(config, environ={})
+    assert by_severity(findings, "error") == []
+    assert any(f.what == "SMS provider: twilio, account AC123." for f in findings)
+    assert any(f.what.startswith(f"The Twilio auth token file {token}") for f in findings)
