@@ -280,7 +280,7 @@ def create_app(services: Services, *, demo: bool = False) -> MfaApp:
     return MfaApp(services, demo=demo)
 
 
-async def _run(config: Config, demo: bool, reset: bool) -> int:
+async def _run(config: Config, demo: bool, reset: bool, demo_users: int | None = None) -> int:
     from mfa import demo as demo_data  # only --demo uses it
 
     db_path = demo_data.demo_database_path(config) if demo else config.database_path
@@ -295,7 +295,7 @@ async def _run(config: Config, demo: bool, reset: bool) -> int:
         return 2
     try:
         if demo:
-            await demo_data.seed(services)
+            await demo_data.seed(services, demo_users)
         app = create_app(services, demo=demo)
         await app.run_async()
         return app.return_code or 0
@@ -303,8 +303,11 @@ async def _run(config: Config, demo: bool, reset: bool) -> int:
         await services.close()
 
 
-def run_app(config: Config, *, demo: bool = False, reset: bool = False) -> int:
-    """Run the terminal UI until the user quits; returns the exit code."""
+def run_app(
+    config: Config, *, demo: bool = False, reset: bool = False, demo_users: int | None = None
+) -> int:
+    """Run the terminal UI until the user quits; returns the exit code. ``demo_users``: with
+    ``demo``, seed that many users in all (``--users``)."""
     if not demo:
         return asyncio.run(_run(config, demo, reset))
     # The demo's mail server (its own thread) receives the real SMTP traffic of the codes.
@@ -313,4 +316,4 @@ def run_app(config: Config, *, demo: bool = False, reset: bool = False) -> int:
 
     with DemoMailSink() as mail_server:
         config = demo_data.with_stand_ins(demo_config(config, mail_server), STAND_IN)
-        return asyncio.run(_run(config, demo, reset))
+        return asyncio.run(_run(config, demo, reset, demo_users))
