@@ -32,6 +32,7 @@ from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.delivery import mask_email
 from mfa.keys import SecretBox, SecretKeyError, secret_box
+from mfa.kinds import CODE_KINDS, KIND_NAMES, KINDS
 from mfa.phones import mask_phone
 from mfa.services import Services
 from store import accounts as account_store
@@ -61,15 +62,6 @@ __all__ = [
     "sign_in_methods",
     "verify_sign_in",
 ]
-
-KINDS = ("email", "sms", "totp")
-"""The method kinds this version can set up, in display order."""
-
-CODE_KINDS = ("email", "sms")
-"""The kinds a code is sent to; an authenticator app (``totp``) makes its own codes."""
-
-KIND_NAMES = {"email": "Email", "sms": "SMS", "totp": totp.NAME}
-"""What each kind is called on screen."""
 
 APP_CODE_LINE = "Enter the code from your authenticator app."
 """Where a sign-in code comes from when the authenticator app is chosen (nothing is sent)."""
