@@ -10,11 +10,14 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mfa.accounts import Account
 from mfa.config import SecurityConfig
 from mfa.services import Services
 from store import audit
+
+if TYPE_CHECKING:  # only a type here: start-up needn't load the accounts module
+    from mfa.accounts import Account
 
 
 class SessionEnd(enum.Enum):

@@ -29,11 +29,9 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from mfa import session as sessions
-from mfa.accounts import Account, account_home
 from mfa.config import Config
 from mfa.services import Services, StoreError, open_services
 from mfa.session import Session, SessionEnd
-from mfa.signin import SignInOutcome
 from mfa.wording import duration_words
 from tui import lifecycle
 from tui.keys import KeyOrder
@@ -43,6 +41,7 @@ from tui.screens.signin import SignInScreen
 from tui.theme import detect_plain_terminal, format_title, use_terminal_colours
 
 if TYPE_CHECKING:
+    from mfa.accounts import Account
     from tui.jobs import MfaJobRunner
     from tui.screens.inbox import DemoInboxWatch
 
@@ -141,6 +140,8 @@ class MfaApp(App[None]):
 
     @on(PasswordAccepted)
     def _password_accepted(self, message: PasswordAccepted) -> None:
+        from mfa.signin import SignInOutcome  # loaded by the sign-in screen's worker by now
+
         result = message.result
         user = result.user
         assert user is not None
@@ -177,6 +178,8 @@ class MfaApp(App[None]):
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _open_home(self, session: Session) -> None:
+        from mfa.accounts import account_home
+
         services = self.services
         await sessions.record_start(services, session)
         home = await account_home(services, session.user)
