@@ -28,13 +28,13 @@ code``), ``reauth.failed`` (``detail``: the reason), ``mfa.code_rejected`` for a
 from __future__ import annotations
 
 import math
-import secrets
 from dataclasses import dataclass
 
 from mfa import codes, throttle
 from mfa.accounts import Account
 from mfa.keys import SecretKeyError, secret_box
 from mfa.services import Services
+from mfa.session import new_attempt_id
 from mfa.wording import lock_sentence
 from store import accounts as account_store
 from store import audit
@@ -77,11 +77,6 @@ class StepUpResult:
     """The verdict on the code, when the code (not the password) was refused."""
     retry_at: float | None = None
     """When refused because the account has to wait: when it may try again (None: an admin)."""
-
-
-def new_attempt_id() -> str:
-    """A fresh, unguessable name for one sign-in attempt (128 bits)."""
-    return secrets.token_urlsafe(16)
 
 
 async def _usable_methods(reader: Reader, user_id: int) -> bool:

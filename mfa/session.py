@@ -8,14 +8,22 @@ The terminal UI keeps one :class:`Session` per running app, touches it on every 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mfa import reauth
-from mfa.accounts import Account
 from mfa.config import SecurityConfig
 from mfa.services import Services
 from store import audit
 from store import reauth as grant_store
+
+if TYPE_CHECKING:  # only a type here: start-up needn't load the accounts module
+    from mfa.accounts import Account
+
+
+def new_attempt_id() -> str:
+    """A fresh, unguessable name for one sign-in attempt (128 bits): see ``mfa.reauth``."""
+    return secrets.token_urlsafe(16)
 
 
 class SessionEnd(enum.Enum):
@@ -24,6 +32,10 @@ class SessionEnd(enum.Enum):
     SIGNED_OUT = "signed out"
     IDLE = "idle"
     TIME_LIMIT = "time limit"
+    PRODUCT_CLOSED = "product closed"
+    """Kiosk mode: the product launched from home ended, and with it the session."""
+    HANGUP = "hang-up"
+    """The terminal went away (SIGHUP) or the process was told to stop."""
 
 
 @dataclass
@@ -36,13 +48,23 @@ class Session:
     signed_in: bool = True
     """False while the password is accepted but the second factor is still to come (set up or
     verify): the same idle rules apply, but nothing behind the sign-in is reachable yet."""
+    mfa_verified: bool = False
+    """True when the sign-in was completed with a second factor (set up or verified)."""
     attempt_id: str = ""
     """The sign-in attempt this session came from (``SignInResult.attempt_id``): the codes it asks
     for are bound to it, and so is its re-authentication grant (``mfa.reauth``)."""
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    """Names this session in the audit log and to the products launched in it."""
 
     @classmethod
     def start(
-        cls, user: Account, now: float, *, signed_in: bool = True, attempt_id: str = ""
+        cls,
+        user: Account,
+        now: float,
+        *,
+        signed_in: bool = True,
+        mfa_verified: bool = False,
+        attempt_id: str = "",
     ) -> Session:
         """A session from ``now``; without ``attempt_id`` it gets a fresh one."""
         return cls(
@@ -50,7 +72,8 @@ class Session:
             started_at=now,
             last_activity=now,
             signed_in=signed_in,
-            attempt_id=attempt_id or reauth.new_attempt_id(),
+            mfa_verified=mfa_verified,
+            attempt_id=attempt_id or new_attempt_id(),
         )
 
     def touch(self, now: float) -> None:
@@ -85,6 +108,7 @@ async def record_start(services: Services, session: Session) -> None:
         await audit.record(
             conn, services.now(), "session.started",
             actor_id=session.user.id, subject_id=session.user.id,
+            detail=f"session {session.id}" + (" with MFA" if session.mfa_verified else ""),
         )  # fmt: skip
 
 
