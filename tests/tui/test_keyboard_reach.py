@@ -15,12 +15,13 @@ from textual.widgets import Button
 from textual.widgets._footer import FooterKey
 
 from mfa.clock import ManualClock
-from tests.tui.helpers import DEMO_ADMIN, DEMO_USER, running_app, settle, sign_in
+from tests.tui.helpers import DEMO_ADMIN, DEMO_USER, fill, running_app, settle, sign_in
 from tests.tui.test_home_products import LOCKER, TRACK, product_config
 from tui.app import MfaApp
 from tui.screens.change_password import ChangePasswordScreen
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.home import HomeScreen
+from tui.screens.reauth import ReauthScreen
 from tui.screens.security import MethodSetupScreen, SecurityScreen
 
 
@@ -117,8 +118,11 @@ async def test_the_security_page_and_its_dialogs(tmp_path: Path, clock: ManualCl
         assert order[0] == "Add a method"  # no method yet: adding one is the next thing to do
         assert "Change password" in order  # its key (p) is not in the footer: Tab reaches it
 
-        await pilot.press("a")  # Add method
+        await pilot.press("a")  # Add method: first "Confirm it's you" (no method yet: the password)
         await settle(pilot)
+        assert isinstance(app.screen, ReauthScreen)
+        await assert_reachable(pilot)
+        await fill(pilot, "#reauth-password", DEMO_USER[1])
         assert isinstance(app.screen, MethodSetupScreen)
         await assert_reachable(pilot)
         await pilot.press("escape")
