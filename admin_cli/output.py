@@ -8,6 +8,7 @@ rows, failed users, a refused command), 2 when it could not run at all.
 from __future__ import annotations
 
 import sys
+import unicodedata
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -18,6 +19,33 @@ EXIT_FAILED = 1
 EXIT_UNUSABLE = 2
 
 BAR_WIDTH = 30
+
+
+def printable(value: str) -> str:
+    """Stored text made safe for a terminal: control characters written out (``^[`` for ESC,
+    ``<U+009B>`` for C1), invisible formatting (bidi overrides, zero-width) as U+FFFD.
+
+    The same rule as the screens' ``tui.literal.printable``; the admin commands can't import
+    ``tui``, so it is written again here.
+    """
+    if value.isprintable():
+        return value
+    parts = []
+    for character in value:
+        category = unicodedata.category(character)
+        code = ord(character)
+        if category == "Cc":
+            if code < 0x20:
+                parts.append("^" + chr(code + 0x40))
+            elif code == 0x7F:
+                parts.append("^?")
+            else:
+                parts.append(f"<U+{code:04X}>")
+        elif category in ("Cf", "Cs", "Zl", "Zp"):
+            parts.append("\ufffd")
+        else:
+            parts.append(character)
+    return "".join(parts)
 
 
 def out(text: str) -> None:

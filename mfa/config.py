@@ -98,11 +98,18 @@ class SmsConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    retention_days: int = 365
+    """Audit events older than this are pruned (at start-up and admin commands); 0 keeps them all."""
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     source: str = "defaults"
     """Where the values came from (a file path or "defaults"), for messages."""
 
@@ -131,6 +138,7 @@ _SECTIONS: dict[str, type] = {
     "security": SecurityConfig,
     "email": EmailConfig,
     "sms": SmsConfig,
+    "audit": AuditConfig,
 }
 _CHOICES = {
     ("email", "tls"): {"starttls", "tls", "none"},
@@ -302,6 +310,7 @@ _BOUNDS: dict[str, tuple[float, float, str]] = {
     "email.port": (1, 65_535, "a TCP port"),
     "email.timeout_seconds": (0.1, 600, "a positive number of seconds"),
     "sms.timeout_seconds": (0.1, 600, "a positive number of seconds"),
+    "audit.retention_days": (0, 36_500, "days, 0 to keep every event"),
 }
 
 

@@ -256,6 +256,9 @@ async def _run(config: Config, demo: bool, reset: bool) -> int:
     try:
         if demo:
             await demo_data.seed(services)
+        from mfa.audit_log import prune  # old audit events go at start-up (bounded)
+
+        await prune(services)
         app = create_app(services, demo=demo)
         await app.run_async()
         return app.return_code or 0
