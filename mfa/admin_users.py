@@ -192,8 +192,10 @@ async def set_disabled(
         if disabled:
             if actor_id is not None and actor_id == user.id:
                 raise AccountError("You can't disable your own account.")
-            if user.is_admin and user.is_active and not await admin_store.other_active_admins(
-                conn, user.subscription_id, user.id
+            if (
+                user.is_admin
+                and user.is_active
+                and not await admin_store.other_active_admins(conn, user.subscription_id, user.id)
             ):
                 raise AccountError(
                     f"{user.email} is the subscription's last active administrator: make "
@@ -203,9 +205,7 @@ async def set_disabled(
         if user.status != status:
             await admin_store.set_status(conn, user.id, status)
             event = "admin.user_disabled" if disabled else "admin.user_enabled"
-            await audit.record(
-                conn, services.now(), event, actor_id=actor_id, subject_id=user.id
-            )
+            await audit.record(conn, services.now(), event, actor_id=actor_id, subject_id=user.id)
     return await _summary(services, user_id)
 
 

@@ -22,6 +22,8 @@ from store import accounts as account_store
 from store import audit as audit_store
 from store.audit import AuditFilter, AuditRow
 
+__all__ = ["AuditEntry", "AuditFilter", "AuditQuery", "kinds", "page", "prune", "resolve"]
+
 PAGE_SIZE = 200
 PRUNE_BATCH = 5_000
 PRUNE_BATCHES = 20

@@ -144,9 +144,7 @@ async def has_set(services: Services, user_id: int) -> bool:
 
 def left_sentence(left: int) -> str:
     if left == 0:
-        return (
-            "You have no recovery codes left: make a new set on the Security settings page."
-        )
+        return "You have no recovery codes left: make a new set on the Security settings page."
     noun = "code" if left == 1 else "codes"
     return f"You have {left} recovery {noun} left."
 

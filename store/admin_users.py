@@ -110,7 +110,9 @@ async def count_users(db: Database, subscription_id: int) -> int:
     return int(row[0]) if row else 0
 
 
-async def other_active_admins(conn: aiosqlite.Connection, subscription_id: int, user_id: int) -> int:
+async def other_active_admins(
+    conn: aiosqlite.Connection, subscription_id: int, user_id: int
+) -> int:
     """How many active admins the subscription has besides ``user_id``."""
     row = await fetchone(
         conn,
