@@ -42,6 +42,7 @@ from mfa.services import Services
 from mfa.wording import lock_sentence
 from store import accounts as account_store
 from store import audit
+from store import factors as factor_store
 from store import recovery as recovery_store
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -103,14 +104,18 @@ def _key_or_error(services: Services) -> bytes:
 
 
 async def issue_first_set(services: Services, user: Account) -> list[str] | None:
-    """Make the user's first set; None when they have one already (used or not), or had one.
+    """Make the user's first set, right after their first method is verified.
 
-    Called right after a method is verified: only the first verified method brings a set.
+    None when the user has a set already (used or not), or more than one verified method (they
+    were set up before; the Security page offers them a set).
     """
     key = _key_or_error(services)
     codes, hashes = _make_set(key, user.id)
     async with services.db.write() as conn:
         if await recovery_store.has_any(conn, user.id):
+            return None
+        verified = [m for m in await factor_store.methods_in(conn, user.id) if m.verified]
+        if len(verified) != 1:
             return None
         await recovery_store.replace_codes(conn, user.id, hashes)
         await audit.record(

@@ -316,7 +316,7 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
             return
         kinds = self.state.addable
         title = f"Set up {KIND_NAMES[kinds[0]]}" if len(kinds) == 1 else "Set up a method"
-        self.app.push_screen(MethodSetupScreen(self.user, kinds, title), self._dialog_closed)
+        self.app.push_screen(MethodSetupScreen(self.user, kinds, title), self._method_added)
 
     @on(Button.Pressed, "#security-change-phone")
     def action_change_phone(self) -> None:
@@ -331,8 +331,12 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
     def _dialog_closed(self, result: VerifyResult | None) -> None:
         if result is not None:
             self._show_message(result.message, style="success")
-            self._first_recovery_codes()
         self._load()  # a code sent but not verified leaves a method "Not verified"
+
+    def _method_added(self, result: VerifyResult | None) -> None:
+        self._dialog_closed(result)
+        if result is not None:
+            self._first_recovery_codes()
 
     # ---- recovery codes ------------------------------------------------------------------------
 
