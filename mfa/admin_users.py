@@ -176,8 +176,8 @@ async def reset_mfa(
         await audit.record(
             conn, services.now(), "admin.mfa_reset", actor_id=actor_id, subject_id=user.id,
             detail=(
-                f"{removed.methods} methods, {removed.recovery_codes} recovery codes, "
-                f"{removed.live_codes} live codes removed"
+                f"removed methods: {removed.methods}, recovery codes: {removed.recovery_codes}, "
+                f"codes sent: {removed.live_codes}"
             ),
         )  # fmt: skip
     return await _summary(services, user_id)
