@@ -158,7 +158,7 @@ async def test_only_an_admin_of_the_subscription_can_act(services: Services) -> 
 async def test_the_list_pages_by_address_and_searches_address_and_name_prefixes(
     services: Services,
 ) -> None:
-    admin, user = await admin_and_user(services)
+    _admin, user = await admin_and_user(services)
     subscription_id = user.subscription_id
     names = [(f"user{i:03d}@example.com", f"Name {i:03d}") for i in range(450)]
     async with services.db.write() as conn:

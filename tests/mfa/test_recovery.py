@@ -99,7 +99,7 @@ async def test_wrong_codes_count_in_the_throttle_and_a_right_one_clears_it(
         assert (await account_store.user_by_id(services.db, account.id)).failed_attempts == 0
 
 
-def _use_in_another_process(config: Config, user_id: int, code: str, barrier) -> bool:  # noqa: ANN001
+def _use_in_another_process(config: Config, user_id: int, code: str, barrier) -> bool:
     async def use() -> bool:
         services = await open_services(config, clock=ManualClock())
         try:

@@ -82,7 +82,13 @@ async def test_the_buttons_are_reached_in_order_with_tab(
             assert isinstance(app.focused, Button)
             order.append(app.focused.id)
             await pilot.press("tab")
-        assert order == ["general-preferences", "security-settings", "sign-out", "users", "audit-log"]
+        assert order == [
+            "general-preferences",
+            "security-settings",
+            "sign-out",
+            "users",
+            "audit-log",
+        ]
         assert app.focused is not None and app.focused.id == "general-preferences"  # wraps round
 
 
