@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -62,11 +63,11 @@ class RecoveryCodesScreen(Screen[None]):
             with Horizontal(id="recovery-codes"):
                 for start in (0, half):
                     column = self.codes[start : start + half]
-                    lines = [f"{start + i:2}. {code}" for i, code in enumerate(column, 1)]
-                    yield Static(literal("\n".join(lines)), classes="recovery-column")
+                    lines = [literal(f"{start + i:2}. {code}") for i, code in enumerate(column, 1)]
+                    yield Static(Text("\n").join(lines), classes="recovery-column")
             with Horizontal(id="recovery-keep"):
                 yield Button("Copy to clipboard", id="recovery-copy")
-                yield Input(placeholder="File name, e.g. ~/recovery-codes.txt", id="recovery-file")
+                yield Input(placeholder="File name, e.g. codes.txt", id="recovery-file")
                 yield Button("Save to file", id="recovery-save")
             yield MessageLine(id="recovery-message")
             with Horizontal(id="recovery-confirm"):

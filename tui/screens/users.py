@@ -42,14 +42,16 @@ SEARCH_DELAY = 0.25
 LOAD_AHEAD = 20
 """Read the next page when the cursor is this close to the last row."""
 COLUMNS = (
-    ("Email", "email", 24),
-    ("Name", "name", 14),
+    ("Email", "email", 22),
+    ("Name", "name", 12),
     ("Role", "role", 5),
-    ("MFA", "mfa", 12),
-    ("Methods", "methods", 14),
     ("Locked", "locked", 7),
     ("Disabled", "disabled", 8),
+    ("MFA", "mfa", 12),
+    ("Methods", "methods", 14),
 )
+"""At 80 columns everything but the methods shows; they are in the line under the list (and
+the table scrolls sideways)."""
 
 
 def cells(user: UserSummary) -> tuple[Any, ...]:
@@ -58,10 +60,10 @@ def cells(user: UserSummary) -> tuple[Any, ...]:
         literal(user.email),
         literal(user.display_name),
         user.role,
+        user.lock_state,
+        "yes" if user.disabled else "",
         "required" if user.mfa_required else "not required",
         ", ".join(user.methods) if user.methods else "not set up yet",
-        user.lock_state,
-        "disabled" if user.disabled else "",
     )
 
 
@@ -131,7 +133,7 @@ class UsersScreen(ReportsWorkerErrors, Screen[None]):
                 yield Button("Reset MFA", id="users-reset-mfa", variant="error")
                 yield Button("Disable", id="users-disable")
                 yield Button("Fix email", id="users-fix-email")
-                yield Button("Role", id="users-role")
+                yield Button("Change role", id="users-role")
             yield MessageLine(id="users-message")
         yield Footer()
 
@@ -211,9 +213,6 @@ class UsersScreen(ReportsWorkerErrors, Screen[None]):
             return
         self.query_one("#users-detail", Static).update(literal(detail_line(user)))
         self.query_one("#users-disable", Button).label = "Enable" if user.disabled else "Disable"
-        self.query_one("#users-role", Button).label = (
-            "Make user" if user.role == "admin" else "Make admin"
-        )
 
     def _put(self, user: UserSummary) -> None:
         """Show the user as they are after a change."""

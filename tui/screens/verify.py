@@ -283,6 +283,7 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         self.using_recovery = on
         field = self.query_one("#verify-code", Input)
         field.clear()
+        self.set_class(on, "-recovery")  # a wider field; no Resend (screens.tcss)
         if on:
             field.restrict = r"[0-9A-Za-z\- ]*"
             field.max_length = 24
