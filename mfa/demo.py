@@ -67,6 +67,10 @@ DEMO_USERS = [
 ]
 
 
+LOCKED_EMAIL = "lena.schmidt@acme-logistics.com"
+"""Seeded as locked (the hard failure limit reached): the demo's user to unlock."""
+
+
 def demo_database_path(config: Config) -> Path:
     """The demo keeps its own file, so it never touches a real database."""
     return config.database_path.with_name("mfa-tui-demo.db")
@@ -101,6 +105,11 @@ async def seed(services: Services) -> None:
                 ),
                 now,
             )
+        # One account locked after too many failures, for the admin's Users screen to unlock.
+        await conn.execute(
+            "UPDATE users SET failed_attempts = ? WHERE email = ?",
+            (services.config.security.lockout_hard_limit, LOCKED_EMAIL),
+        )
         await audit.record(conn, now, "demo.seeded", detail=f"{len(DEMO_USERS)} accounts")
 
 
