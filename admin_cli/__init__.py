@@ -44,5 +44,8 @@ async def run(config: Config, args: argparse.Namespace) -> int:
     except AccountError as error:
         err(f"mfa-tui: {error}")
         return EXIT_FAILED
+    except StoreError as error:  # busy past every retry, a full disk, a read-only file
+        err(f"mfa-tui: {error}")
+        return EXIT_UNUSABLE
     finally:
         await services.close()

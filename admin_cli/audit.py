@@ -2,7 +2,7 @@
 
 ``--user EMAIL`` (as subject or actor), ``--kind signin`` (a kind or an exact event such as
 ``signin.failed``), ``--since`` / ``--until`` (UTC dates), ``--limit`` (default 200; 0 for all,
-read in pages). Stored text is printed through ``output.printable`` in the table; JSON keeps it
+read in pages). Stored text is made safe by ``output.out_row`` in the table; JSON keeps it
 as it is (JSON escapes control characters itself).
 """
 
@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from admin_cli.output import EXIT_OK, out, printable
+from admin_cli.output import EXIT_OK, out, out_row
 from mfa import audit_log
 from mfa.audit_log import AuditEntry, AuditQuery
 from mfa.services import Services
@@ -31,16 +31,9 @@ def add_parsers(commands: Any) -> None:
     audit.set_defaults(handler=_audit)
 
 
-def table_line(entry: AuditEntry) -> str:
-    return "\t".join(
-        [
-            entry.when,
-            printable(entry.event),
-            printable(entry.actor),
-            printable(entry.subject),
-            printable(entry.detail),
-        ]
-    )
+def table_row(entry: AuditEntry) -> list[str]:
+    """The table's fields (``out_row`` makes each safe to print)."""
+    return [entry.when, entry.event, entry.actor, entry.subject, entry.detail]
 
 
 def json_line(entry: AuditEntry) -> str:
@@ -61,14 +54,17 @@ async def _audit(services: Services, args: argparse.Namespace) -> int:
     query = AuditQuery(user_email=args.user, kind=args.kind, since=args.since, until=args.until)
     where = await audit_log.resolve(services, query)
     if args.format == "table":
-        out("time (UTC)\tevent\tactor\tsubject\tdetail")
+        out_row(["time (UTC)", "event", "actor", "subject", "detail"])
     left = args.limit if args.limit > 0 else None
     before = None
     while left is None or left > 0:
         size = audit_log.PAGE_SIZE if left is None else min(left, audit_log.PAGE_SIZE)
         entries = await audit_log.page(services, where, before, size)
         for entry in entries:
-            out(table_line(entry) if args.format == "table" else json_line(entry))
+            if args.format == "table":
+                out_row(table_row(entry))
+            else:
+                out(json_line(entry))
         if len(entries) < size:
             break
         before = entries[-1].cursor

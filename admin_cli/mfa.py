@@ -14,7 +14,16 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
-from admin_cli.output import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, ProgressPrinter, err, out
+from admin_cli.output import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    ProgressPrinter,
+    count,
+    err,
+    out,
+    shown,
+)
 from mfa import accounts, mfa_process
 from mfa.mfa_process import JobProgress, MfaProcessError
 from mfa.services import Services
@@ -41,7 +50,8 @@ def add_parsers(commands: Any) -> None:
         command.add_argument("--subscription", help="the subscription's name")
         command.add_argument(
             "--batch-size", type=_positive, default=mfa_process.BATCH_SIZE, metavar="N",
-            help=f"users per transaction (default {mfa_process.BATCH_SIZE})",
+            help="at most N users per transaction (default: what about"
+            f" {mfa_process.WORK_SECONDS * 1000:.0f} ms of work decides)",
         )  # fmt: skip
         command.set_defaults(handler=handler)
     disable.add_argument("--subscription", help="the subscription's name")
@@ -86,7 +96,10 @@ async def _follow(services: Services, job: JobProgress, batch_size: int) -> JobP
 async def _report(services: Services, job: JobProgress) -> int:
     """Print the summary line and the failed users; the exit code says whether any failed."""
     result = await mfa_process.outcome(services, job.job_id)
-    out(f"MFA settings complete: {result.succeeded} succeeded, {result.failed} failed.")
+    out(
+        f"MFA settings complete: {count(result.succeeded)} succeeded,"
+        f" {count(result.failed)} failed."
+    )
     if result.failed:
         out("Failed users (fix them, e.g. with 'mfa-tui admin users set-email', then retry):")
         for user in await mfa_process.failed_users(services, job.job_id):
@@ -97,12 +110,15 @@ async def _report(services: Services, job: JobProgress) -> int:
 
 def _describe(subscription: str, job: JobProgress, started: bool, *, retry: bool = False) -> str:
     if started and retry:
-        return f"Retrying the MFA process for the {job.total} users of {subscription} that failed."
+        return (
+            f"Retrying the MFA process for the {count(job.total)} users of {subscription}"
+            " that failed."
+        )
     if started:
-        return f"Started the MFA process for {subscription}: {job.total} users."
+        return f"Started the MFA process for {subscription}: {count(job.total)} users."
     return (
         f"The MFA process for {subscription} is already running"
-        f" ({job.processed}/{job.total} users); following it."
+        f" ({count(job.processed)}/{count(job.total)} users); following it."
     )
 
 
@@ -141,7 +157,7 @@ async def _status(services: Services, args: argparse.Namespace) -> int:
     out(f"MFA is {state} for {subscription.name}.")
     if not job.is_complete:
         err(
-            f"MFA settings processing: {job.processed}/{job.total} users;"
+            f"MFA settings processing: {count(job.processed)}/{count(job.total)} users;"
             " resuming it here if its process has stopped."
         )
         job = await _follow(services, job, args.batch_size)
@@ -156,8 +172,10 @@ async def _disable(services: Services, args: argparse.Namespace) -> int:
             err("mfa-tui: turning MFA off needs confirmation: add --yes when there is no terminal.")
             return EXIT_UNUSABLE
         answer = input(
-            f"Turn MFA off for {subscription.name}? Users will no longer be required to use it;"
-            " the methods they have set up are kept. [y/N] "
+            shown(
+                f"Turn MFA off for {subscription.name}? Users will no longer be required to use"
+                " it; the methods they have set up are kept. [y/N] "
+            )
         )
         if answer.strip().lower() not in {"y", "yes"}:
             out("MFA left as it was.")
@@ -168,7 +186,7 @@ async def _disable(services: Services, args: argparse.Namespace) -> int:
         await _follow(services, running, mfa_process.BATCH_SIZE)
     released = await mfa_process.disable(services, subscription.id)
     out(
-        f"MFA is OFF for {subscription.name}: {released} users are no longer required to use it;"
-        " their methods are kept."
+        f"MFA is OFF for {subscription.name}: {count(released)} users are no longer required to"
+        " use it; their methods are kept."
     )
     return EXIT_OK

@@ -3,6 +3,13 @@
 Results go to stdout, progress and problems to stderr, so a script can pipe the results and still
 see what went wrong. The exit code is 0 on success, 1 when the command ran but something failed (bad
 rows, failed users, a refused command), 2 when it could not run at all.
+
+Names, addresses and reasons come from the database, where anybody who could add a user could have
+put escape sequences in them (a terminal title, a clear-screen, a hidden hyperlink) or a newline
+that looks like another record. Every line printed here goes through :func:`shown`, which writes
+control and format characters out visibly, so one record is one line and the terminal only ever
+receives text. ``--format csv`` and ``--format json`` carry the raw values, encoded by the csv and
+json writers.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import sys
 import unicodedata
 from typing import TYPE_CHECKING, TextIO
+
+from mfa.wording import count_words
 
 if TYPE_CHECKING:
     from mfa.mfa_process import JobProgress
@@ -21,41 +30,53 @@ EXIT_UNUSABLE = 2
 BAR_WIDTH = 30
 
 
-def printable(value: str) -> str:
-    """Stored text made safe for a terminal: control characters written out (``^[`` for ESC,
-    ``<U+009B>`` for C1), invisible formatting (bidi overrides, zero-width) as U+FFFD.
+_VISIBLE_AS_CODE = frozenset({"Cf", "Cs", "Zl", "Zp", "Co", "Cn"})
+"""Format characters (bidi overrides, zero-width), surrogates, line and paragraph separators,
+private-use and unassigned characters: written as ``<U+XXXX>``."""
 
-    The same rule as the screens' ``tui.literal.printable``; the admin commands can't import
-    ``tui``, so it is written again here.
-    """
+
+def _stand_in(character: str) -> str:
+    code = ord(character)
+    if code < 0x20:
+        return "^" + chr(code + 0x40)  # caret notation, as a terminal echoes it: ESC is ^[, LF ^J
+    if code == 0x7F:
+        return "^?"
+    return f"<U+{code:04X}>"  # C1 controls: CSI (0x9B) would start an escape sequence
+
+
+def shown(value: str) -> str:
+    """``value`` safe for one line of a terminal: control and format characters written out."""
     if value.isprintable():
         return value
-    parts = []
-    for character in value:
-        category = unicodedata.category(character)
-        code = ord(character)
-        if category == "Cc":
-            if code < 0x20:
-                parts.append("^" + chr(code + 0x40))
-            elif code == 0x7F:
-                parts.append("^?")
-            else:
-                parts.append(f"<U+{code:04X}>")
-        elif category in ("Cf", "Cs", "Zl", "Zp"):
-            parts.append("\ufffd")
-        else:
-            parts.append(character)
-    return "".join(parts)
+    return "".join(
+        _stand_in(character)
+        if unicodedata.category(character) == "Cc"
+        or unicodedata.category(character) in _VISIBLE_AS_CODE
+        else character
+        for character in value
+    )
+
+
+count = count_words
+"""A number of users as the screens write it: ``300,001`` (``mfa.wording.count_words``)."""
 
 
 def out(text: str) -> None:
-    """One result line on stdout, flushed at once (a script may read it while the command runs)."""
-    print(text, file=sys.stdout, flush=True)
+    """One result line on stdout, flushed at once (a script may read it while the command runs).
+
+    The line is made safe with :func:`shown`: it may hold a name or an address from the database.
+    """
+    print(shown(text), file=sys.stdout, flush=True)
+
+
+def out_row(fields: list[str]) -> None:
+    """One tab-separated row of a table on stdout, each field made safe (so tabs stay separators)."""
+    print("\t".join(shown(field) for field in fields), file=sys.stdout, flush=True)
 
 
 def err(text: str) -> None:
-    """One progress or problem line on stderr."""
-    print(text, file=sys.stderr, flush=True)
+    """One progress or problem line on stderr, made safe with :func:`shown`."""
+    print(shown(text), file=sys.stderr, flush=True)
 
 
 class ProgressPrinter:
@@ -69,8 +90,8 @@ class ProgressPrinter:
 
     def __call__(self, progress: JobProgress) -> None:
         counts = (
-            f"{progress.processed:,}/{progress.total:,} users"
-            f" ({progress.succeeded:,} succeeded, {progress.failed:,} failed)"
+            f"{count(progress.processed)}/{count(progress.total)} users"
+            f" ({count(progress.succeeded)} succeeded, {count(progress.failed)} failed)"
         )
         percent = 100 * progress.processed // progress.total if progress.total else 100
         if self.is_terminal:

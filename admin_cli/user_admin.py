@@ -2,7 +2,7 @@
 show|unlock|reset-mfa|disable|enable EMAIL``.
 
 Each calls ``mfa.admin_users`` (the rules, the audit event) and prints the user as it is
-afterwards; stored text is printed through ``output.printable``.
+afterwards; stored text is printed through ``output.shown``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import Any
 
-from admin_cli.output import EXIT_OK, out, printable
+from admin_cli.output import EXIT_OK, out, shown
 from mfa import admin_users
 from mfa.admin_users import UserSummary
 from mfa.services import Services
@@ -44,8 +44,8 @@ def show_lines(user: UserSummary) -> list[str]:
     else:
         lock = f"no ({user.failed_attempts} failures)" if user.failed_attempts else "no"
     return [
-        f"email: {printable(user.email)}",
-        f"name: {printable(user.display_name)}",
+        f"email: {shown(user.email)}",
+        f"name: {shown(user.display_name)}",
         f"role: {user.role}",
         f"status: {user.status}",
         f"mfa: {user.mfa_state}",
@@ -67,7 +67,7 @@ async def _show(services: Services, args: argparse.Namespace) -> int:
 async def _unlock(services: Services, args: argparse.Namespace) -> int:
     user = await admin_users.find_user(services, args.email)
     user = await admin_users.unlock(services, user.id)
-    out(f"Unlocked {printable(user.email)}.")
+    out(f"Unlocked {shown(user.email)}.")
     return EXIT_OK
 
 
@@ -75,19 +75,19 @@ async def _reset_mfa(services: Services, args: argparse.Namespace) -> int:
     user = await admin_users.find_user(services, args.email)
     user = await admin_users.reset_mfa(services, user.id)
     then = "sets up MFA again at the next sign-in" if user.mfa_required else "has no MFA methods"
-    out(f"Reset MFA for {printable(user.email)}: the user {then}.")
+    out(f"Reset MFA for {shown(user.email)}: the user {then}.")
     return EXIT_OK
 
 
 async def _disable(services: Services, args: argparse.Namespace) -> int:
     user = await admin_users.find_user(services, args.email)
     user = await admin_users.set_disabled(services, user.id, True)
-    out(f"Disabled {printable(user.email)}.")
+    out(f"Disabled {shown(user.email)}.")
     return EXIT_OK
 
 
 async def _enable(services: Services, args: argparse.Namespace) -> int:
     user = await admin_users.find_user(services, args.email)
     user = await admin_users.set_disabled(services, user.id, False)
-    out(f"Enabled {printable(user.email)}.")
+    out(f"Enabled {shown(user.email)}.")
     return EXIT_OK

@@ -7,14 +7,16 @@ Passwords are read from a prompt on a terminal or from one line of stdin, never 
 from __future__ import annotations
 
 import argparse
+import csv
 import getpass
+import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from admin_cli import user_admin
-from admin_cli.output import EXIT_FAILED, EXIT_OK, err, out
-from mfa import accounts
+from admin_cli.output import EXIT_FAILED, EXIT_OK, count, err, out, out_row
+from mfa import accounts, address_recheck, roster
 from mfa.services import Services
 
 
@@ -26,7 +28,12 @@ def read_password(prompt: str = "Password: ", stdin: TextIO | None = None) -> st
         if getpass.getpass("Repeat the password: ") != first:
             raise accounts.AccountError("The two passwords differ.")
         return first
-    line = stream.readline()
+    try:
+        line = stream.readline()
+    except UnicodeDecodeError:
+        raise accounts.AccountError(
+            "The password on standard input isn't text in the locale's encoding."
+        ) from None
     if not line:
         raise accounts.AccountError("Expected the password on standard input.")
     return line.rstrip("\r\n")
@@ -63,14 +70,32 @@ def add_parsers(commands: Any) -> None:
     imp.add_argument("--subscription")
     imp.set_defaults(handler=_users_import)
 
-    lst = user_commands.add_parser("list", help="list users")
+    lst = user_commands.add_parser(
+        "list", help="list users with their MFA methods, lock and status"
+    )
     lst.add_argument("--subscription")
+    lst.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table",
+        help="table: tab-separated, made safe for a terminal (default); csv or json: the raw"
+        " values, for programs",
+    )  # fmt: skip
+    lst.add_argument("--locked", action="store_true", help="only accounts locked or waiting")
+    lst.add_argument(
+        "--without-mfa", action="store_true", help="only users with no MFA method set up"
+    )
+    lst.add_argument("--disabled", action="store_true", help="only disabled accounts")
     lst.set_defaults(handler=_users_list)
 
     set_email = user_commands.add_parser("set-email", help="change a user's sign-in address")
     set_email.add_argument("email", help="the current address")
     set_email.add_argument("new_email")
     set_email.set_defaults(handler=_users_set_email)
+
+    recheck = user_commands.add_parser(
+        "recheck-email",
+        help="judge every address again (after email.internal_domains changed)",
+    )
+    recheck.set_defaults(handler=_users_recheck_email)
 
     set_password = user_commands.add_parser(
         "set-password", help="set a user's password (from a prompt or stdin)"
@@ -83,10 +108,8 @@ def add_parsers(commands: Any) -> None:
 
 async def _init(services: Services, args: argparse.Namespace) -> int:
     password = read_password("Password for the first admin: ")
-    await accounts.create_subscription(services, args.subscription, args.product)
-    subscription = await accounts.require_subscription(services, args.subscription)
-    user, warning = await accounts.add_user(
-        services, subscription, args.email, args.name, "admin", password
+    subscription, user, warning = await accounts.create_subscription_with_admin(
+        services, args.subscription, args.product, args.email, args.name, password
     )
     if warning:
         err(f"warning: {warning}")
@@ -112,27 +135,67 @@ async def _users_import(services: Services, args: argparse.Namespace) -> int:
     for line in report.errors:
         err(f"{args.file}: {line}")
     if report.errors:
-        err(f"Nothing imported: {len(report.errors)} row(s) need fixing.")
+        err(f"Nothing imported: {count(len(report.errors))} row(s) need fixing.")
         return EXIT_FAILED
     for line in report.warnings:
         err(f"warning: {args.file}: {line} (imported; MFA codes can't be emailed there)")
-    out(f"Imported {report.imported} user(s) into {subscription.name}.")
+    out(f"Imported {count(report.imported)} user(s) into {subscription.name}.")
     return EXIT_OK
+
+
+LIST_COLUMNS = (
+    "email", "name", "role", "status", "mfa_required", "mfa_methods", "locked", "email_problem",
+)  # fmt: skip
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _list_record(user: roster.AccountSummary) -> dict[str, object]:
+    return {
+        "email": user.email,
+        "name": user.display_name,
+        "role": user.role,
+        "status": user.status,
+        "mfa_required": user.mfa_required,
+        "email_problem": user.email_problem,
+        "mfa_methods": list(user.methods),
+        "locked": user.locked,
+    }
 
 
 async def _users_list(services: Services, args: argparse.Namespace) -> int:
     subscription = await accounts.require_subscription(services, args.subscription)
-    out("email\tname\trole\tstatus\tmfa_required\temail_problem")
-    for account in await accounts.accounts_of(services, subscription.id):
-        columns = [
-            account.email,
-            account.display_name,
-            account.role,
-            account.status,
-            "yes" if account.mfa_required else "no",
-            account.email_problem or "",
-        ]
-        out("\t".join(columns))
+    users = await roster.account_summaries(
+        services, subscription.id,
+        locked=args.locked, without_mfa=args.without_mfa, disabled=args.disabled,
+    )  # fmt: skip
+    if args.format == "json":
+        json.dump([_list_record(user) for user in users], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(LIST_COLUMNS)
+        for user in users:
+            writer.writerow(
+                [
+                    user.email, user.display_name, user.role, user.status,
+                    _yes_no(user.mfa_required), ", ".join(user.methods), _yes_no(user.locked),
+                    user.email_problem or "",
+                ]
+            )  # fmt: skip
+    else:
+        out_row(list(LIST_COLUMNS))
+        for user in users:
+            out_row(
+                [
+                    user.email, user.display_name, user.role, user.status,
+                    _yes_no(user.mfa_required), user.methods_text, _yes_no(user.locked),
+                    user.email_problem or "",
+                ]
+            )  # fmt: skip
+    sys.stdout.flush()
     return EXIT_OK
 
 
@@ -142,6 +205,21 @@ async def _users_set_email(services: Services, args: argparse.Namespace) -> int:
     if updated.email_problem:
         err(f"warning: {updated.email}: {updated.email_problem}")
     out(f"{account.email} is now {updated.email}.")
+    return EXIT_OK
+
+
+async def _users_recheck_email(services: Services, args: argparse.Namespace) -> int:
+    domains = ", ".join(services.config.email.internal_domains) or "none"
+    report = await address_recheck.recheck_addresses(services)
+    for address in report.now_deliverable:
+        out(f"{address}: can receive codes now")
+    for line in report.now_undeliverable:
+        err(f"warning: {line} (MFA codes can't be emailed there)")
+    out(
+        f"Checked {report.checked} address(es) with email.internal_domains = {domains}: "
+        f"{len(report.now_deliverable)} can receive codes now, "
+        f"{len(report.now_undeliverable)} no longer can."
+    )
     return EXIT_OK
 
 

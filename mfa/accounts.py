@@ -13,17 +13,23 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mfa import throttle
-from mfa.addresses import AddressError, check_address
+from mfa.addresses import AddressError, AddressVerdict, check_address, lookup_form
 from mfa.passwords import PasswordRejected, check_password, normalise
 from mfa.services import Services
-from mfa.wording import lock_sentence
+from mfa.text import UNREADABLE, describe, refused_character, shown, unreadable
+from mfa.wording import clause, lock_sentence
 from store import accounts as account_store
 from store import audit
+from store.db import Transaction
+from store.email_key import email_key
 from store.models import Subscription, User
 
 ROLES = ("admin", "user")
 UNUSABLE_PASSWORD = "!no-password-set"
 """Stored instead of a hash for imported accounts without a password: nothing verifies against it."""
+
+MAX_NAME_LENGTH = 500
+"""The longest display or subscription name accepted."""
 
 
 class AccountError(ValueError):
@@ -89,11 +95,43 @@ async def account_by_id(services: Services, user_id: int) -> Account | None:
     return Account.of(user) if user is not None else None
 
 
+def check_name(text: str, what: str = "The display name") -> str:
+    """The trimmed name, or AccountError saying why it can't be stored (``what`` names it)."""
+    name = text.strip()
+    if not name:
+        raise AccountError(f"{what} is empty.")
+    # Joiners are allowed: Persian and Indic names need them.
+    refused = refused_character(name, allow_joiners=True)
+    if refused is not None:
+        raise AccountError(f"{what} '{shown(name)}' contains {describe(refused)}.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise AccountError(f"{what} is longer than {MAX_NAME_LENGTH} characters.")
+    return name
+
+
+def _checked_address(services: Services, email: str) -> AddressVerdict:
+    try:
+        return check_address(email, services.config.email.internal_domains)
+    except AddressError as error:
+        raise AccountError(str(error)) from None
+
+
+def _checked_password(password: str, email: str, services: Services) -> str:
+    try:
+        return check_password(password, services.config.security, email=email)
+    except PasswordRejected as error:
+        raise AccountError(str(error)) from None
+
+
 async def require_account(services: Services, email: str) -> Account:
     """The account signing in with ``email``; AccountError names the address when there is none."""
-    user = await account_store.user_by_email(services.db, email.strip())
+    if unreadable(email):
+        raise AccountError(f"The address '{shown(email)}': {UNREADABLE}")
+    user = await account_store.user_by_email(
+        services.db, lookup_form(email, services.config.email.internal_domains)
+    )
     if user is None:
-        raise AccountError(f"There is no account with the address {email}.")
+        raise AccountError(f"There is no account with the address '{shown(email.strip())}'.")
     return Account.of(user)
 
 
@@ -120,18 +158,23 @@ class ImportReport:
 
 
 async def create_subscription(services: Services, name: str, products: list[str]) -> int:
+    name = check_name(name, "The subscription's name")
+    for product in products:
+        check_name(product, "The product name")
     async with services.db.write() as conn:
         if await account_store.subscription_by_name(conn, name) is not None:
-            raise AccountError(f"A subscription called {name!r} exists already.")
+            raise AccountError(f"A subscription called '{shown(name)}' exists already.")
         return await account_store.create_subscription(conn, name, products, services.now())
 
 
 async def require_subscription(services: Services, name: str | None) -> Subscription:
     """The named subscription, or the only one when ``name`` is None."""
     if name:
+        if unreadable(name):
+            raise AccountError(f"The subscription name '{shown(name)}': {UNREADABLE}")
         found = await account_store.subscription_by_name(services.db, name)
         if found is None:
-            raise AccountError(f"There is no subscription called {name!r}.")
+            raise AccountError(f"There is no subscription called '{shown(name)}'.")
         return found
     every = await account_store.subscriptions(services.db)
     if not every:
@@ -140,6 +183,56 @@ async def require_subscription(services: Services, name: str | None) -> Subscrip
         names = ", ".join(s.name for s in every)
         raise AccountError(f"Name the subscription with --subscription (one of: {names}).")
     return every[0]
+
+
+async def _checked_user(
+    services: Services,
+    email: str,
+    display_name: str,
+    role: str,
+    password: str | None,
+    mfa_required: bool,
+) -> tuple[account_store.NewUser, str | None]:
+    """Check a new account's fields and hash its password; nothing is written.
+
+    Returns what to insert and a warning when its address can't receive codes.
+    """
+    if role not in ROLES:
+        raise AccountError(f"Unknown role '{shown(role)}': use admin or user.")
+    verdict = _checked_address(services, email)
+    name = check_name(display_name)
+    if password is None:
+        password_hash = UNUSABLE_PASSWORD
+    else:
+        checked = _checked_password(password, verdict.email, services)
+        password_hash = await services.hasher.hash_async(checked)
+    new = account_store.NewUser(
+        email=verdict.email,
+        display_name=name,
+        role=role,
+        password_hash=password_hash,
+        email_deliverable=verdict.deliverable,
+        email_problem=verdict.problem,
+        mfa_required=mfa_required,
+    )
+    warning = None if verdict.deliverable else f"{verdict.email}: {verdict.problem}"
+    return new, warning
+
+
+async def _insert_new_user(
+    services: Services,
+    conn: Transaction,
+    subscription_id: int,
+    new: account_store.NewUser,
+    actor_id: int | None,
+) -> int:
+    if await account_store.existing_emails(conn, [new.email]):
+        raise AccountError(f"An account with the address {new.email} exists already.")
+    user_id = await account_store.insert_user(conn, subscription_id, new, services.now())
+    await audit.record(
+        conn, services.now(), "user.added", actor_id=actor_id, subject_id=user_id, detail=new.role
+    )
+    return user_id
 
 
 async def add_user(
@@ -153,42 +246,47 @@ async def add_user(
     actor_id: int | None = None,
 ) -> tuple[User, str | None]:
     """Create one account. Returns the user and a warning when its address can't receive codes."""
-    if role not in ROLES:
-        raise AccountError(f"Unknown role {role!r}: use admin or user.")
-    try:
-        verdict = check_address(email)
-    except AddressError as error:
-        raise AccountError(str(error)) from None
-    if not display_name.strip():
-        raise AccountError("The display name is empty.")
-    if password is None:
-        password_hash = UNUSABLE_PASSWORD
-    else:
-        try:
-            checked = check_password(password, services.config.security, email=verdict.email)
-        except PasswordRejected as error:
-            raise AccountError(str(error)) from None
-        password_hash = await services.hasher.hash_async(checked)
-    new = account_store.NewUser(
-        email=verdict.email,
-        display_name=display_name.strip(),
-        role=role,
-        password_hash=password_hash,
-        email_deliverable=verdict.deliverable,
-        email_problem=verdict.problem,
-        mfa_required=subscription.mfa_enabled,
+    new, warning = await _checked_user(
+        services, email, display_name, role, password, subscription.mfa_enabled
     )
     async with services.db.write() as conn:
-        if await account_store.existing_emails(conn, [verdict.email]):
-            raise AccountError(f"An account with the address {verdict.email} exists already.")
-        user_id = await account_store.insert_user(conn, subscription.id, new, services.now())
-        await audit.record(
-            conn, services.now(), "user.added", actor_id=actor_id, subject_id=user_id, detail=role
-        )
+        user_id = await _insert_new_user(services, conn, subscription.id, new, actor_id)
     user = await account_store.user_by_id(services.db, user_id)
     assert user is not None
-    warning = None if verdict.deliverable else f"{verdict.email}: {verdict.problem}"
     return user, warning
+
+
+async def create_subscription_with_admin(
+    services: Services,
+    name: str,
+    products: list[str],
+    email: str,
+    display_name: str,
+    password: str,
+) -> tuple[Subscription, User, str | None]:
+    """A new subscription, its products and its first admin, all or nothing.
+
+    Every check comes first (the name is free, the address, the display name, the password rules);
+    then one transaction creates the three, so a refusal leaves nothing behind and the same
+    command can simply be run again. Returns the subscription, the admin and an address warning.
+    """
+    name = check_name(name, "The subscription's name")
+    for product in products:
+        check_name(product, "The product name")
+    if await account_store.subscription_by_name(services.db, name) is not None:
+        raise AccountError(f"A subscription called '{shown(name)}' exists already.")
+    new, warning = await _checked_user(services, email, display_name, "admin", password, False)
+    async with services.db.write() as conn:
+        if await account_store.subscription_by_name(conn, name) is not None:
+            raise AccountError(f"A subscription called '{shown(name)}' exists already.")
+        subscription_id = await account_store.create_subscription(
+            conn, name, products, services.now()
+        )
+        user_id = await _insert_new_user(services, conn, subscription_id, new, None)
+    subscription = await account_store.subscription_by_id(services.db, subscription_id)
+    user = await account_store.user_by_id(services.db, user_id)
+    assert subscription is not None and user is not None
+    return subscription, user, warning
 
 
 async def import_csv(
@@ -196,10 +294,32 @@ async def import_csv(
 ) -> ImportReport:
     """Import users from a CSV file; see :func:`import_csv_text`."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise AccountError(f"Couldn't read {path}: {error}") from None
+        data = path.read_bytes()
+    except OSError as error:
+        raise AccountError(
+            f"Couldn't read {shown(str(path))}: {error.strerror or error}."
+        ) from None
+    # Decoded without translating line ends, so line numbers count as the CSV reader counts them.
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise AccountError(f"Couldn't read {shown(str(path))}: line {line} isn't UTF-8.") from None
     return await import_csv_text(services, subscription, text, actor_id=actor_id)
+
+
+def _csv_problem(error: csv.Error) -> str:
+    """The CSV reader's complaint in words a person can act on."""
+    detail = str(error)
+    if "field limit" in detail:
+        return f"a field is longer than {csv.field_size_limit():,} characters"
+    if "expected after" in detail:
+        return (
+            "a quoted field has to end with its closing quote just before a comma or the line end"
+        )
+    if "unexpected end of data" in detail:
+        return "a quoted field is never closed (a quote is missing)"
+    return f"this line can't be read as CSV ({shown(detail)})"
 
 
 async def import_csv_text(
@@ -209,14 +329,58 @@ async def import_csv_text(
 
     All or nothing: when any row is bad, the report lists every bad row by line number and nothing
     is imported. Rows without a password get an account that can't sign in until one is set.
+    A line the CSV reader can't read (stray quotes, a field over its limit) ends the reading with
+    one error naming that line. Every kind of line end (``\\n``, ``\\r\\n``, a bare ``\\r``) ends a
+    line, as in the file an editor shows.
     """
     report = ImportReport()
-    reader = csv.DictReader(io.StringIO(text))
+    # strict: `"a@x.com"x` is an error rather than the address `a@x.comx`.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = _read_rows(services, subscription, reader, report)
+    except csv.Error as error:
+        # The failing record starts on the line after the last one read completely.
+        report.errors.append(f"line {reader.line_num + 1}: {_csv_problem(error)}.")
+        report.warnings.clear()
+        return report
+    if report.errors:
+        report.warnings.clear()
+        return report
+    hashed = []
+    for line, new, password in rows:
+        if password is not None:
+            new = replace(new, password_hash=await services.hasher.hash_async(password))
+        hashed.append((line, new))
+    async with services.db.write() as conn:
+        taken = await account_store.existing_emails(conn, [new.email for _, new in hashed])
+        for line, new in hashed:
+            if email_key(new.email) in taken:
+                report.errors.append(
+                    f"line {line}: an account with the address {new.email} exists already."
+                )
+        if report.errors:
+            report.warnings.clear()
+            return report
+        now = services.now()
+        for _, new in hashed:
+            user_id = await account_store.insert_user(conn, subscription.id, new, now)
+            await audit.record(conn, now, "user.imported", actor_id=actor_id, subject_id=user_id)
+        report.imported = len(hashed)
+    return report
+
+
+def _read_rows(
+    services: Services,
+    subscription: Subscription,
+    reader: csv.DictReader[str],
+    report: ImportReport,
+) -> list[tuple[int, account_store.NewUser, str | None]]:
+    """Judge every row; problems and warnings go to ``report``. Raises ``csv.Error``."""
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [column for column in ("email", "name", "role") if column not in header]
     if missing:
         report.errors.append(f"line 1: the header needs the column(s) {', '.join(missing)}.")
-        return report
+        return []
     reader.fieldnames = header
     rows: list[tuple[int, account_store.NewUser, str | None]] = []
     seen: dict[str, int] = {}
@@ -229,15 +393,20 @@ async def import_csv_text(
                 problems.append(f"{column} is missing")
         role = values.get("role", "").lower()
         if role and role not in ROLES:
-            problems.append(f"unknown role {values['role']!r} (use admin or user)")
+            problems.append(f"unknown role '{shown(values['role'])}' (use admin or user)")
+        if values.get("name"):
+            try:
+                check_name(values["name"], "the name")
+            except AccountError as error:
+                problems.append(str(error).rstrip("."))
         verdict = None
         if values.get("email"):
             try:
-                verdict = check_address(values["email"])
+                verdict = check_address(values["email"], services.config.email.internal_domains)
             except AddressError as error:
-                problems.append(str(error))
+                problems.append(str(error).rstrip("."))
         if verdict is not None:
-            key = verdict.email.lower()
+            key = email_key(verdict.email)
             if key in seen:
                 problems.append(f"{verdict.email} appears again (first on line {seen[key]})")
             else:
@@ -247,9 +416,9 @@ async def import_csv_text(
             try:
                 password = check_password(password, services.config.security, email=verdict.email)
             except PasswordRejected as error:
-                problems.append(f"password: {error}")
+                problems.append(f"password: {clause(str(error))}")
         if problems:
-            report.errors.append(f"line {line}: " + "; ".join(problems) + ".")
+            report.errors.append(f"line {line}: " + "; ".join(map(clause, problems)) + ".")
             continue
         assert verdict is not None
         rows.append(
@@ -269,45 +438,22 @@ async def import_csv_text(
         )
         if not verdict.deliverable:
             report.warnings.append(f"line {line}: {verdict.email}: {verdict.problem}")
-    if report.errors:
-        return report
-    hashed = []
-    for line, new, password in rows:
-        if password is not None:
-            new = replace(new, password_hash=await services.hasher.hash_async(password))
-        hashed.append((line, new))
-    async with services.db.write() as conn:
-        taken = await account_store.existing_emails(conn, [new.email for _, new in hashed])
-        for line, new in hashed:
-            if new.email.lower() in taken:
-                report.errors.append(
-                    f"line {line}: an account with the address {new.email} exists already."
-                )
-        if report.errors:
-            report.warnings.clear()
-            return report
-        now = services.now()
-        for _, new in hashed:
-            user_id = await account_store.insert_user(conn, subscription.id, new, now)
-            await audit.record(conn, now, "user.imported", actor_id=actor_id, subject_id=user_id)
-        report.imported = len(hashed)
-    return report
+    return rows
 
 
 async def set_email(
     services: Services, user_id: int, email: str, *, actor_id: int | None = None
 ) -> Account:
     """Change a user's sign-in address (checked and its verdict stored)."""
-    try:
-        verdict = check_address(email)
-    except AddressError as error:
-        raise AccountError(str(error)) from None
+    verdict = _checked_address(services, email)
     async with services.db.write() as conn:
         if await account_store.email_taken_by_other(conn, verdict.email, user_id):
             raise AccountError(f"An account with the address {verdict.email} exists already.")
-        await account_store.set_email(
+        # Raised inside the transaction, so nothing (no audit row either) is written.
+        if not await account_store.set_email(
             conn, user_id, verdict.email, verdict.deliverable, verdict.problem
-        )
+        ):
+            raise AccountError("That account no longer exists.")
         await audit.record(
             conn, services.now(), "user.email_changed", actor_id=actor_id, subject_id=user_id,
             detail=verdict.email,
@@ -325,17 +471,15 @@ async def set_password(
     user = await account_store.user_by_id(services.db, user_id)
     if user is None:
         raise AccountError("That account no longer exists.")
-    try:
-        checked = check_password(password, services.config.security, email=user.email)
-    except PasswordRejected as error:
-        raise AccountError(str(error)) from None
+    checked = _checked_password(password, user.email, services)
     password_hash = await services.hasher.hash_async(checked)
     async with services.db.write() as conn:
-        await account_store.set_password_hash(conn, user_id, password_hash)
-        # An administrator's new password also unlocks the account: locked, the new password
-        # would be refused like the old one.
         fresh = await account_store.user_by_id(conn, user_id)
         cleared = fresh.failed_attempts if fresh is not None else 0
+        if not await account_store.set_password_hash(conn, user_id, password_hash):
+            raise AccountError("That account no longer exists.")
+        # An administrator's new password also unlocks the account: locked, the new password
+        # would be refused like the old one.
         await throttle.clear(conn, user_id)
         await audit.record(
             conn, services.now(), "user.password_set", actor_id=actor_id, subject_id=user_id,
@@ -365,6 +509,8 @@ async def change_password(services: Services, user_id: int, current: str, new: s
     if user is None:
         raise AccountError("That account no longer exists.")
     security = services.config.security
+    if unreadable(current):
+        raise AccountError(f"The current password: {UNREADABLE}")
     if normalise(new) == normalise(current):
         raise AccountError(SAME_PASSWORD)
     try:
@@ -406,4 +552,3 @@ async def change_password(services: Services, user_id: int, current: str, new: s
     # Raised after the transaction: raising inside it would roll back the failure just counted.
     if refusal is not None:
         raise AccountError(refusal)
-

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hmac
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -240,19 +241,40 @@ async def _locked(
 # ---------------------------------------------------------------------------------------- messages
 
 
-def message_text(code: str, purpose: str, security: SecurityConfig) -> tuple[str, str]:
-    """The subject and body of a message carrying ``code``."""
+def message_text(
+    code: str,
+    purpose: str,
+    security: SecurityConfig,
+    *,
+    subscription: str = "",
+    products: Sequence[str] = (),
+) -> tuple[str, str]:
+    """The subject and body of a message carrying ``code``.
+
+    With ``subscription`` (and its ``products``) the body says who sends it, so a person who gets
+    the mail out of the blue knows which service their password was used for.
+    """
     lifetime = lifetime_words(security)
     subject = "Your verification code"
+    service = ""
+    if subscription:
+        service = subscription + (f" ({', '.join(products)})" if products else "")
     if purpose == "setup":
-        use = "Enter it to finish setting up multi-factor authentication."
+        use = "Enter it to finish setting up multi-factor authentication"
+        use += f" for {service}." if service else "."
     else:
-        use = "Enter it to finish signing in."
+        use = (
+            f"Enter it to finish signing in to {service}."
+            if service
+            else ("Enter it to finish signing in.")
+        )
     body = (
         f"Your verification code is {code}. {use} It works for {lifetime}.\n\n"
         "If you didn't ask for this code, someone may know your password: change it and tell "
         "your administrator. Never share this code.\n"
     )
+    if subscription:
+        body += f"\nSent by mfa-tui, the sign-in service of {subscription}.\n"
     return subject, body
 
 

@@ -21,6 +21,8 @@ from typing import Any
 
 import platformdirs
 
+from mfa.transport import EMAIL_TLS_MODES, email_transport_refusal, sms_gateway_refusal
+
 APP_NAME = "mfa-tui"
 SYSTEM_CONFIG = Path("/etc/mfa-tui/config.toml")
 ENV_CONFIG = "MFA_TUI_CONFIG"
@@ -43,6 +45,9 @@ def user_config_file() -> Path:
 class DatabaseConfig:
     path: str = ""
     """The SQLite file; empty means ``mfa-tui.db`` in the user data directory."""
+    keep_mfa_jobs_days: int = 30
+    """How long a finished MFA process (its row and its failed users) is kept once a newer one has
+    replaced it. The newest job and the newest ``enable`` job are always kept."""
 
 
 @dataclass(frozen=True)
@@ -73,25 +78,41 @@ class SecurityConfig:
 class EmailConfig:
     host: str = "localhost"
     port: int = 25
-    tls: str = "none"
-    """``starttls``, ``tls`` (implicit TLS) or ``none``."""
+    tls: str = "opportunistic"
+    """``opportunistic`` (STARTTLS when offered), ``starttls`` (required), ``tls`` (implicit TLS)
+    or ``none``; see ``mfa.transport``."""
     username: str = ""
     password_env: str = "MFA_TUI_SMTP_PASSWORD"
     """Name of the environment variable that holds the SMTP password."""
     from_address: str = "no-reply@mfa-tui.local"
+    """The sender, optionally with a display name: ``Kiosk MFA <mfa@kiosk.example>``."""
     timeout_seconds: float = 15.0
+    greeting_timeout_seconds: float = 5.0
+    """How long the server may stay silent before its greeting (a TLS-only port says nothing)."""
     ca_file: str = ""
     """A CA bundle to trust for the mail server's certificate (empty: the system's)."""
+    helo_name: str = ""
+    """The name this host gives in EHLO; empty: the machine's fully qualified name."""
+    internal_domains: tuple[str, ...] = ()
+    """Domains mail is delivered to here although they are special-use names (``corp.local``)."""
 
 
 @dataclass(frozen=True)
 class SmsConfig:
     provider: str = "outbox"
-    """``http`` (a Twilio-style REST gateway), ``command``, ``email`` (email-to-SMS) or ``outbox``."""
+    """``twilio`` (Twilio's Messages API), ``http`` (a generic gateway taking a bearer token),
+    ``command``, ``email`` (email-to-SMS) or ``outbox``."""
     default_region: str = "US"
     http_url: str = ""
     http_token_env: str = "MFA_TUI_SMS_TOKEN"
     http_sender: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token_env: str = "MFA_TUI_TWILIO_AUTH_TOKEN"
+    """Name of the environment variable that holds the Twilio auth token."""
+    twilio_from: str = ""
+    """The sending number (E.164); or leave it empty and set ``twilio_messaging_service_sid``."""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
     command: str = ""
     email_domain: str = ""
     timeout_seconds: float = 15.0
@@ -124,7 +145,9 @@ class Config:
         return self.database_path.with_name(self.database_path.stem + ".key")
 
     def with_database(self, path: str | Path) -> Config:
-        return dataclasses.replace(self, database=DatabaseConfig(path=str(path)))
+        return dataclasses.replace(
+            self, database=dataclasses.replace(self.database, path=str(path))
+        )
 
     def replace(self, section: str, **values: Any) -> Config:
         """A copy with some keys of one section changed (used by tests and the demo)."""
@@ -141,8 +164,8 @@ _SECTIONS: dict[str, type] = {
     "audit": AuditConfig,
 }
 _CHOICES = {
-    ("email", "tls"): {"starttls", "tls", "none"},
-    ("sms", "provider"): {"http", "command", "email", "outbox"},
+    ("email", "tls"): set(EMAIL_TLS_MODES),
+    ("sms", "provider"): {"twilio", "http", "command", "email", "outbox"},
 }
 
 
@@ -213,7 +236,7 @@ def build_config(raw: dict[str, Any], source: str, environ: typing.Mapping[str, 
         sections[name] = cls(**checked)
     config = Config(**sections, source=source)
     _check_ranges(config)
-    return config
+    return _check_email(config)
 
 
 def _environment_overrides(
@@ -248,12 +271,21 @@ def shown(text: str) -> str:
 
 
 def _base_type(f: dataclasses.Field[Any]) -> type:
-    # Annotations are strings here (postponed evaluation); every key is a plain scalar.
-    return {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
+    # Annotations are strings here (postponed evaluation); every key is a scalar or a list of text.
+    return {"int": int, "float": float, "str": str, "bool": bool, "tuple[str, ...]": tuple}[
+        str(f.type)
+    ]
 
 
 def _check(value: Any, f: dataclasses.Field[Any], key: str, source: str) -> Any:
     expected = _base_type(f)
+    if expected is tuple:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(
+                f'{source}: {key} must be a list of text, like ["a", "b"], '
+                f"not {shown(repr(value))}."
+            )
+        return tuple(value)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if expected is int and isinstance(value, bool):
@@ -275,6 +307,8 @@ def _from_text(text: str, f: dataclasses.Field[Any], key: str, env_name: str) ->
     expected = _base_type(f)
     if expected is str:
         return text
+    if expected is tuple:
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     lowered = text.strip().lower()
     if expected is bool and lowered in {"1", "0", "true", "false", "yes", "no"}:
         return lowered in {"1", "true", "yes"}
@@ -307,11 +341,68 @@ _BOUNDS: dict[str, tuple[float, float, str]] = {
     "security.send_window_seconds": (1, 86_400, "at most a day"),
     "security.idle_lock_seconds": (1, 1_800, "NIST SP 800-63B AAL2: at most 30 minutes idle"),
     "security.session_max_seconds": (60, 43_200, "NIST SP 800-63B AAL2: at most 12 hours"),
+    "database.keep_mfa_jobs_days": (0, 36_500, "0 keeps only the jobs still read"),
     "email.port": (1, 65_535, "a TCP port"),
     "email.timeout_seconds": (0.1, 600, "a positive number of seconds"),
+    "email.greeting_timeout_seconds": (0.1, 600, "a positive number of seconds"),
     "sms.timeout_seconds": (0.1, 600, "a positive number of seconds"),
     "audit.retention_days": (0, 36_500, "days, 0 to keep every event"),
 }
+
+
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def _is_host_name(name: str) -> bool:
+    labels = name.split(".")
+    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def _check_email(config: Config) -> Config:
+    """The ``[email]`` values only a closer look can judge; returns internal domains normalised."""
+    mail = config.email
+    source = config.source
+    address = mail.from_address.strip()
+    if "<" in address:  # a display name: only then is the parser worth importing at start-up
+        import email.utils
+
+        _, address = email.utils.parseaddr(address)
+    if "@" not in address or address.startswith("@") or address.endswith("@"):
+        raise ConfigError(
+            f"{source}: email.from_address must be an address, optionally with a display name "
+            f'("Kiosk MFA <mfa@example.com>"), not {shown(repr(mail.from_address))}.'
+        )
+    helo = mail.helo_name.strip()
+    literal = helo.startswith("[") and helo.endswith("]")
+    if helo and not literal and not _is_host_name(helo.lower().rstrip(".")):
+        raise ConfigError(
+            f"{source}: email.helo_name must be a host name like kiosk7.example.com, "
+            f"not {shown(repr(mail.helo_name))}."
+        )
+    domains: list[str] = []
+    for raw in mail.internal_domains:
+        name = raw.strip().lstrip("@").rstrip(".").lower()
+        if not _is_host_name(name):
+            raise ConfigError(
+                f"{source}: email.internal_domains: {shown(repr(raw))} is not a domain name "
+                "(like corp.local)."
+            )
+        if name not in domains:
+            domains.append(name)
+    refusal = email_transport_refusal(mail.tls, mail.host, mail.username)
+    if refusal is not None:
+        raise ConfigError(f"{source}: {refusal}.")
+    sms = config.sms
+    url, key = {
+        "http": (sms.http_url, "sms.http_url"),
+        "twilio": (sms.twilio_api_url, "sms.twilio_api_url"),
+    }.get(sms.provider, ("", ""))
+    refusal = sms_gateway_refusal(url, key) if url else None
+    if refusal is not None:
+        raise ConfigError(f"{source}: {refusal}.")
+    if tuple(domains) == mail.internal_domains and helo == mail.helo_name:
+        return config
+    return config.replace("email", internal_domains=tuple(domains), helo_name=helo)
 
 
 def _check_ranges(config: Config) -> None:

@@ -91,7 +91,7 @@ async def seed(services: Services) -> None:
     async with services.db.write() as conn:
         subscription_id = await account_store.create_subscription(conn, SUBSCRIPTION, PRODUCTS, now)
         for account in DEMO_USERS:
-            verdict = check_address(account.email)
+            verdict = check_address(account.email, services.config.email.internal_domains)
             await account_store.insert_user(
                 conn,
                 subscription_id,

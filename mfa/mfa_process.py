@@ -2,17 +2,19 @@
 
 The General Preferences screen and ``mfa-tui admin mfa ...`` both use this module:
 
-- :func:`begin` turns MFA on for the subscription and creates a job with one item per user (or
+- :func:`begin` turns MFA on for the subscription and creates a job over all of its users (or
   returns the job that is already running: one job per subscription, across processes);
-- :func:`follow` works through the job in batches, each one ``BEGIN IMMEDIATE`` transaction, and
-  reports :class:`JobProgress` after every batch. When another process holds the job's lease it
+- :func:`follow` works through the job in user-id order, each ``BEGIN IMMEDIATE`` transaction
+  deciding users for about :data:`WORK_SECONDS` and moving the job's cursor past them, and reports
+  :class:`JobProgress` after every transaction. When another process holds the job's lease it
   watches instead, reporting the same progress, and takes the job over when that process has died
-  or its lease has run out, so an interrupted job resumes where it stopped;
+  or its lease has run out, so an interrupted job resumes where its cursor stopped;
 - :func:`retry` runs the users that failed in the latest job again; :func:`disable` turns MFA off.
 
 A user succeeds when the account is active and its address can receive codes: the verdict stored
 when the address was written (see ``mfa.addresses``), so the job itself checks nothing slowly
-(:func:`decide`). The user is then required to set up MFA at the next sign-in; the job never
+(:func:`decide`); when ``[email] internal_domains`` has changed since the verdicts were judged,
+:func:`begin` and :func:`retry` judge the affected ones again first (``mfa.address_recheck``). The user is then required to set up MFA at the next sign-in; the job never
 creates a factor.
 """
 
@@ -23,14 +25,17 @@ import inspect
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from mfa.address_recheck import recheck_if_changed
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
 from store import jobs as job_store
-from store.jobs import COMPLETE, RUNNING, Decision, JobRow, PendingUser
+from store.db import Transaction
+from store.jobs import COMPLETE, RUNNING, BatchResult, JobRow, PendingUser
 
 __all__ = [
     "ACCOUNT_DISABLED",
@@ -41,6 +46,7 @@ __all__ = [
     "PAUSE_SECONDS",
     "POLL_SECONDS",
     "RUNNING",
+    "WORK_SECONDS",
     "FailedUser",
     "JobProgress",
     "MfaProcessError",
@@ -61,17 +67,21 @@ __all__ = [
     "running_job",
 ]
 
-BATCH_SIZE = 500
-"""Users decided per transaction: large enough to be fast, small enough to keep other writers waiting
-only a few milliseconds."""
+BATCH_SIZE = 100_000
+"""The most users one transaction decides; by default WORK_SECONDS ends a transaction first."""
+READ_SIZE = 2_000
+"""Users read and decided at a time inside a transaction (what the job holds in memory)."""
+WORK_SECONDS = 0.05
+"""How long one transaction goes on deciding users before it commits: long enough that commits
+cost little, short enough that other writers wait at most about this long."""
 LEASE_SECONDS = 10.0
-"""How long a job stays with its process without a heartbeat; each batch renews it."""
+"""How long a job stays with its process without a heartbeat; each transaction renews it."""
 POLL_SECONDS = 0.25
 """How often a watcher (another admin, another process) reads the job's progress."""
-PAUSE_SECONDS = 0.002
-"""The gap left between batches. Without it the job would hold the write lock almost all the time and
-other processes' writers (sign-ins, another admin pressing Begin), whose SQLite busy handler only
-retries every few milliseconds, would wait until the whole job ends."""
+PAUSE_SECONDS = 0.01
+"""The gap left after each transaction. Without it the job would hold the write lock almost all the
+time and other processes' writers (sign-ins, another admin pressing Begin), whose SQLite busy
+handler only retries every few milliseconds, would wait until the whole job ends."""
 
 ACCOUNT_DISABLED = "account disabled"
 """The reason given for a user whose account is disabled."""
@@ -130,17 +140,18 @@ class FailedUser:
     reason: str
 
 
-def decide(user: PendingUser) -> Decision:
-    """The MFA process's rule for one user: succeeded, or failed with a reason a person understands.
+def decide(user: PendingUser) -> str | None:
+    """The MFA process's rule for one user: None when it succeeds, else the reason it failed, in
+    words a person understands.
 
     Only stored facts are read (the address's verdict was stored when it was written), so a batch
     of thousands is decided without waiting on anything.
     """
     if user.status != "active":
-        return Decision(user.user_id, ACCOUNT_DISABLED)
+        return ACCOUNT_DISABLED
     if not user.email_deliverable:
-        return Decision(user.user_id, user.email_problem or ADDRESS_NOT_VALID)
-    return Decision(user.user_id)
+        return user.email_problem or ADDRESS_NOT_VALID
+    return None
 
 
 ProgressCallback = Callable[[JobProgress], Awaitable[None] | None]
@@ -209,6 +220,8 @@ async def begin(
     another admin, maybe in another process), that job and False. Run it with :func:`follow`.
     """
     await _subscription_exists(services, subscription_id)
+    # Verdicts judged with another email.internal_domains are judged again before they count.
+    await recheck_if_changed(services)
     # Joining a running job needs no write lock: look first, then check again under the lock.
     running = await job_store.running_job(services.db, subscription_id)
     if running is not None:
@@ -219,13 +232,21 @@ async def begin(
             return JobProgress.of(running), False
         now = services.now()
         await job_store.set_subscription_mfa(conn, subscription_id, True)
+        await _prune(services, conn, subscription_id, now)
         job_id = await job_store.insert_job(conn, subscription_id, "enable", started_by, now)
-        total = await job_store.add_items_for_subscription(conn, job_id, subscription_id)
+        total = await job_store.cover_subscription(conn, job_id, subscription_id)
         await audit.record(
             conn, now, "mfa.process_started", actor_id=started_by,
             detail=f"job {job_id}: enable for {total} users",
         )  # fmt: skip
     return JobProgress(job_id, RUNNING, total, 0, 0, 0), True
+
+
+async def _prune(services: Services, conn: Transaction, subscription_id: int, now: float) -> None:
+    """Forget the subscription's jobs older than ``database.keep_mfa_jobs_days`` (never the ones
+    still read: see ``store.jobs.prune``)."""
+    days = services.config.database.keep_mfa_jobs_days
+    await job_store.prune(conn, subscription_id, now - days * 86_400)
 
 
 async def retry(
@@ -237,6 +258,7 @@ async def retry(
     latest job had no failures (nothing to retry).
     """
     await _subscription_exists(services, subscription_id)
+    await recheck_if_changed(services)
     async with services.db.write() as conn:
         running = await job_store.running_job(conn, subscription_id)
         if running is not None:
@@ -248,8 +270,11 @@ async def retry(
         if latest is None or latest.failed == 0:
             return None
         now = services.now()
-        job_id = await job_store.insert_job(conn, subscription_id, "retry", started_by, now)
-        total = await job_store.add_items_for_failed(conn, job_id, latest.id)
+        await _prune(services, conn, subscription_id, now)
+        job_id = await job_store.insert_job(
+            conn, subscription_id, "retry", started_by, now, retry_of=latest.id
+        )
+        total = await job_store.cover_failures(conn, job_id, latest.id)
         await audit.record(
             conn, now, "mfa.process_started", actor_id=started_by,
             detail=f"job {job_id}: retry of job {latest.id} for {total} users",
@@ -351,20 +376,51 @@ async def _claim(
 
 
 async def _run_batch(
-    services: Services, job_id: int, owner: str, batch_size: int, lease_seconds: float
+    services: Services,
+    job_id: int,
+    owner: str,
+    batch_size: int,
+    lease_seconds: float,
+    work_seconds: float = WORK_SECONDS,
 ) -> JobRow | None:
-    """One batch in one transaction; None when another process has taken the job over."""
+    """One transaction: up to ``batch_size`` users decided, for about ``work_seconds`` at most,
+    then the cursor and the counters moved past them. None when another process has taken the
+    job over."""
     async with services.db.write() as conn:
+        started = time.monotonic()
         now = services.now()
-        if not await job_store.renew_lease(conn, job_id, owner, now + lease_seconds):
+        job = await job_store.renew_lease(conn, job_id, owner, now + lease_seconds)
+        if job is None:
             return None
-        batch = await job_store.pending_batch(conn, job_id, batch_size)
-        result = await job_store.record_decisions(conn, job_id, [decide(user) for user in batch])
-        done = result.processed < batch_size or not await job_store.has_pending(conn, job_id)
-        finished_at = now if done else None
+        cursor, processed, succeeded, done = job.cursor_user_id, 0, 0, False
+        while True:
+            wanted = min(READ_SIZE, batch_size - processed)
+            # One more than wanted: whether any is left tells this batch that it is the last.
+            batch = await job_store.pending_batch(conn, job, cursor, wanted + 1)
+            more = len(batch) > wanted
+            batch = batch[:wanted]
+            if batch:
+                passed: list[int] = []
+                failures: list[tuple[int, str]] = []
+                for user in batch:
+                    reason = decide(user)
+                    if reason is None:
+                        passed.append(user.user_id)
+                    else:
+                        failures.append((user.user_id, reason))
+                result = await job_store.record_decisions(conn, job_id, passed, failures)
+                cursor = batch[-1].user_id
+                processed += result.processed
+                succeeded += result.succeeded
+            if not more:
+                done = True
+                break
+            if processed >= batch_size or time.monotonic() - started >= work_seconds:
+                break
         job = await job_store.record_batch(
-            conn, job_id, owner, result, now + lease_seconds, finished_at
-        )
+            conn, job_id, owner, BatchResult(processed, succeeded), cursor,
+            now + lease_seconds, now if done else None,
+        )  # fmt: skip
         if job is None:  # impossible while this transaction holds the write lock
             raise MfaProcessError(f"The MFA process {job_id} lost its lease mid-batch.")
         if job.status == COMPLETE:
@@ -383,13 +439,16 @@ async def progress_of(
     lease_seconds: float = LEASE_SECONDS,
     poll_seconds: float = POLL_SECONDS,
     pause_seconds: float = PAUSE_SECONDS,
+    work_seconds: float = WORK_SECONDS,
     owner: str | None = None,
 ) -> AsyncIterator[JobProgress]:
     """Run or watch the job until it is complete, yielding its progress whenever it changes.
 
     The caller works on the job when its lease is free (a new job, or one whose process died or
     went quiet for ``lease_seconds``); otherwise it watches the job's row every ``poll_seconds``,
-    ready to take over. Between batches it pauses ``pause_seconds`` (see :data:`PAUSE_SECONDS`).
+    ready to take over. Each transaction decides at most ``batch_size`` users for about
+    ``work_seconds`` (see :data:`WORK_SECONDS`); between transactions it pauses ``pause_seconds``
+    (:data:`PAUSE_SECONDS`).
     ``owner`` defaults to :func:`process_owner_id`.
     """
     if batch_size < 1:
@@ -416,7 +475,9 @@ async def progress_of(
         _active_runs.add(key)
         try:
             while True:
-                worked = await _run_batch(services, job_id, owner, batch_size, lease_seconds)
+                worked = await _run_batch(
+                    services, job_id, owner, batch_size, lease_seconds, work_seconds
+                )
                 if worked is None:
                     break  # another process took over: go back to watching
                 reported = JobProgress.of(worked)
@@ -437,13 +498,15 @@ async def follow(
     lease_seconds: float = LEASE_SECONDS,
     poll_seconds: float = POLL_SECONDS,
     pause_seconds: float = PAUSE_SECONDS,
+    work_seconds: float = WORK_SECONDS,
     owner: str | None = None,
 ) -> JobProgress:
     """Run or watch the job to completion (see :func:`progress_of`); returns the final progress."""
     final: JobProgress | None = None
     generator = progress_of(
         services, job_id, batch_size=batch_size, lease_seconds=lease_seconds,
-        poll_seconds=poll_seconds, pause_seconds=pause_seconds, owner=owner,
+        poll_seconds=poll_seconds, pause_seconds=pause_seconds, work_seconds=work_seconds,
+        owner=owner,
     )  # fmt: skip
     try:
         async for progress in generator:

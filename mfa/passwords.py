@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from mfa.config import SecurityConfig
+from mfa.text import unreadable
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
@@ -145,6 +146,11 @@ def check_password(password: str, security: SecurityConfig, *, email: str = "") 
     The rules (NIST SP 800-63B): a minimum length, a generous maximum, no composition rules, and
     no common or context-derived passwords.
     """
+    if unreadable(password):
+        # Lone surrogates: bytes that didn't match the locale's encoding. They can't be hashed.
+        raise PasswordRejected(
+            "The password has characters that can't be read as text (check the terminal's encoding)."
+        )
     value = normalise(password)
     if len(value) < security.min_password_length:
         raise PasswordRejected(

@@ -32,6 +32,7 @@ from typing import Literal
 
 from mfa import codes, throttle
 from mfa.accounts import Account
+from mfa.address_recheck import current_verdict
 from mfa.config import Config, SecurityConfig
 from mfa.delivery import DeliveryError, Message, SmsProvider, mask_email
 from mfa.delivery.email import EmailSender
@@ -40,7 +41,7 @@ from mfa.factors import FactorError, allowed_kinds, mask_destination, sign_in_me
 from mfa.keys import SecretKeyError, secret_box
 from mfa.phones import InvalidPhoneNumber, normalise_mobile
 from mfa.services import Services
-from mfa.wording import describe_wait, lock_sentence, resend_wait_sentence
+from mfa.wording import clause, describe_wait, lock_sentence, resend_wait_sentence
 from store import accounts as account_store
 from store import audit
 from store import factors as factor_store
@@ -211,12 +212,14 @@ async def start_email_setup(services: Services, user: Account) -> SendResult:
         return SendResult(
             False, "not_allowed", "Your subscription doesn't allow codes by email.", masked
         )
-    if not fresh.email_deliverable:
-        problem = fresh.email_problem or "it can't receive mail"
+    deliverable, problem = await current_verdict(services, fresh)
+    if not deliverable:
+        problem = problem or "it can't receive mail"
+        # Masked like everywhere else on the screen: the full address is never shown there.
         return SendResult(
             False,
             "undeliverable",
-            f"Codes can't be sent to your address {fresh.email}: {problem}. Choose another "
+            f"Codes can't be sent to your address {masked}: {clause(problem)}. Choose another "
             "method, or ask an administrator to correct your address.",
             masked,
         )
@@ -246,12 +249,16 @@ async def send_sign_in_code(services: Services, user: Account, method_id: int) -
         return SendResult(
             False, "not_available", "That method isn't set up any more. Choose another method."
         )
-    if method.kind == "email" and not fresh.email_deliverable:
-        problem = fresh.email_problem or "it can't receive mail"
+    deliverable, problem = (
+        await current_verdict(services, fresh) if method.kind == "email" else (True, None)
+    )
+    if not deliverable:
+        problem = problem or "it can't receive mail"
         return SendResult(
             False,
             "undeliverable",
-            f"Codes can't be sent to your address {fresh.email}: {problem}. Choose another method.",
+            f"Codes can't be sent to your address {method.masked}: {clause(problem)}. Choose another "
+            "method.",
             method.masked,
             method_id=method.id,
         )
@@ -287,6 +294,7 @@ async def _send(
                 masked,
                 resend_available_at=refusal.available_at,
             )
+        created = state.method is None
         method = state.method or await factor_store.add_method(
             conn, user.id, kind, destination, box.encrypt(codes.new_secret()), now
         )
@@ -298,11 +306,25 @@ async def _send(
         # until the delivery succeeded.
         counter = await factor_store.next_counter(conn, method.id)
 
-    message = _message(kind, destination, purpose, codes.code_for(secret, counter), security)
+    subscription = await account_store.subscription_by_id(services.db, user.subscription_id)
+    products = await account_store.products_of(services.db, user.subscription_id)
+    message = _message(
+        kind,
+        destination,
+        purpose,
+        codes.code_for(secret, counter),
+        security,
+        subscription.name if subscription else "",
+        products,
+    )
     try:
         await deliverer_for(services).deliver(message)
     except DeliveryError as error:
         async with services.db.write() as conn:
+            if created:
+                # The row made for this send holds a number (or address) nobody has proven and no
+                # code reached: a failed send keeps nothing of it.
+                await factor_store.forget_unused_method(conn, method.id)
             await audit.log_delivery(
                 conn, services.now(), kind, destination, message.subject, None, error.message
             )
@@ -353,10 +375,18 @@ async def _send(
 
 
 def _message(
-    kind: str, destination: str, purpose: str, code: str, security: SecurityConfig
+    kind: str,
+    destination: str,
+    purpose: str,
+    code: str,
+    security: SecurityConfig,
+    subscription: str = "",
+    products: list[str] | None = None,
 ) -> Message:
     if kind == "email":
-        subject, body = codes.message_text(code, purpose, security)
+        subject, body = codes.message_text(
+            code, purpose, security, subscription=subscription, products=products or ()
+        )
         return Message(channel="email", recipient=destination, subject=subject, body=body)
     return Message(
         channel="sms",

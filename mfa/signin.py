@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 from mfa import throttle
 from mfa.accounts import UNUSABLE_PASSWORD, Account
+from mfa.addresses import lookup_form
 from mfa.services import Services
+from mfa.text import unreadable
 from mfa.wording import wait_note
 from store import accounts as account_store
 from store import audit
@@ -40,6 +42,12 @@ from store.models import User
 
 INCORRECT = "Incorrect email or password."
 """The one message for every refused sign-in."""
+
+UNREADABLE_INPUT = (
+    "The email address or password has characters that can't be read as text"
+    " (check the terminal's encoding)."
+)
+"""For text no account can match (lone surrogates); it says nothing about any account."""
 
 
 class SignInOutcome(enum.Enum):
@@ -59,7 +67,8 @@ class SignInResult:
     user: Account | None = None
     """The account, for every outcome except ``REJECTED`` (where it is always None)."""
     message: str = ""
-    """What to show: :data:`INCORRECT` when rejected, empty otherwise."""
+    """What to show: :data:`INCORRECT` when rejected (:data:`UNREADABLE_INPUT` for text that
+    can't be read), empty otherwise."""
 
     @property
     def accepted(self) -> bool:
@@ -71,7 +80,11 @@ REJECTED = SignInResult(SignInOutcome.REJECTED, None, INCORRECT)
 
 async def sign_in(services: Services, email: str, password: str) -> SignInResult:
     """Judge one attempt to sign in with ``email`` and ``password``; see the module docstring."""
-    address = email.strip()
+    if unreadable(email) or unreadable(password):
+        # Nothing is judged or recorded: no stored address or password can hold such text.
+        return SignInResult(SignInOutcome.REJECTED, None, UNREADABLE_INPUT)
+    internal = services.config.email.internal_domains
+    address = lookup_form(email, internal) if email.strip() else ""
     found = await account_store.user_by_email(services.db, address) if address else None
     # The slow part runs first and outside any transaction, so the write lock is held briefly.
     matched = await services.hasher.verify_async(

@@ -62,6 +62,23 @@ def elapsed_words(elapsed: float) -> str:
     return "Just now"
 
 
+def clause(text: str) -> str:
+    """``text`` without its closing full stop, to go inside a sentence that ends with its own.
+
+    Messages (refusals, errors) are whole sentences; put into another sentence ("line 3: ...;
+    ...", "That didn't work: ... Try again.") they would end in two full stops. An ellipsis stays.
+    """
+    text = text.rstrip()
+    if text.endswith(".") and not text.endswith(".."):
+        return text[:-1]
+    return text
+
+
+def count_words(amount: int) -> str:
+    """A count as every screen and command writes it: ``300,001``."""
+    return f"{amount:,}"
+
+
 def wait_note(wait: float) -> str:
     """A wait for the audit log (short, exact): ``30 s to wait``, or the permanent lock."""
     if not math.isfinite(wait):
@@ -80,6 +97,18 @@ def lock_sentence(wait: float) -> str:
             "unlock it."
         )
     return f"Too many failed attempts: try again in {describe_wait(wait)}."
+
+
+def last_code_sentence(seconds: float) -> str:
+    """After the send that used up the send limit: when the next code can come.
+
+    The wait is the Resend button's countdown (:func:`countdown_words`), so the sentence and the
+    button beside it say the same ("10:04", not "11 minutes" beside "(10:04)").
+    """
+    return (
+        "That was the last code you can ask for now: you can ask for another in "
+        f"{countdown_words(seconds)}."
+    )
 
 
 def resend_wait_sentence(seconds: float) -> str:

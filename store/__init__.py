@@ -3,6 +3,6 @@
 Nothing here knows about Textual or the domain rules; ``mfa`` decides, ``store`` records.
 """
 
-from store.db import Database, DatabaseTooNew, StoreError, open_database
+from store.db import Database, DatabaseBusy, DatabaseTooNew, StoreError, open_database
 
-__all__ = ["Database", "DatabaseTooNew", "StoreError", "open_database"]
+__all__ = ["Database", "DatabaseBusy", "DatabaseTooNew", "StoreError", "open_database"]

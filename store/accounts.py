@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from store.db import Database, Reader, fetchone
+from store.email_key import email_key
 from store.models import Subscription, User
 
 
@@ -49,12 +50,13 @@ async def insert_user(
     conn: aiosqlite.Connection, subscription_id: int, user: NewUser, now: float
 ) -> int:
     cursor = await conn.execute(
-        "INSERT INTO users (subscription_id, email, email_deliverable, email_problem, display_name,"
-        " role, status, password_hash, mfa_required, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO users (subscription_id, email, email_key, email_deliverable, email_problem,"
+        " display_name, role, status, password_hash, mfa_required, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             subscription_id,
             user.email,
+            email_key(user.email),
             int(user.email_deliverable),
             user.email_problem,
             user.display_name,
@@ -93,7 +95,8 @@ async def products_of(db: Database, subscription_id: int) -> list[str]:
 
 
 async def user_by_email(db: Database, email: str) -> User | None:
-    row = await db.fetchone("SELECT * FROM users WHERE email = ?", (email,))
+    """The account whose address has the same key as ``email`` (see :mod:`store.email_key`)."""
+    row = await db.fetchone("SELECT * FROM users WHERE email_key = ?", (email_key(email),))
     return User.from_row(row) if row else None
 
 
@@ -114,13 +117,14 @@ async def users_of(db: Database, subscription_id: int | None = None) -> list[Use
 
 
 async def existing_emails(conn: aiosqlite.Connection, emails: list[str]) -> set[str]:
-    """Which of ``emails`` are taken already (compared case-insensitively; returned lower-cased)."""
+    """Which of ``emails`` are taken already, as their keys (:func:`store.email_key.email_key`)."""
+    keys = [email_key(email) for email in emails]
     taken: set[str] = set()
-    for start in range(0, len(emails), 500):
-        chunk = emails[start : start + 500]
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
         marks = ",".join("?" * len(chunk))
         async with conn.execute(
-            f"SELECT lower(email) FROM users WHERE email IN ({marks})", chunk
+            f"SELECT email_key FROM users WHERE email_key IN ({marks})", chunk
         ) as cursor:
             taken.update(row[0] for row in await cursor.fetchall())
     return taken
@@ -129,22 +133,31 @@ async def existing_emails(conn: aiosqlite.Connection, emails: list[str]) -> set[
 async def email_taken_by_other(conn: aiosqlite.Connection, email: str, user_id: int) -> bool:
     """True when an account other than ``user_id`` signs in with ``email``."""
     row = await fetchone(
-        conn, "SELECT EXISTS (SELECT 1 FROM users WHERE email = ? AND id != ?)", (email, user_id)
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM users WHERE email_key = ? AND id != ?)",
+        (email_key(email), user_id),
     )
     return bool(row and row[0])
 
 
 async def set_email(
     conn: aiosqlite.Connection, user_id: int, email: str, deliverable: bool, problem: str | None
-) -> None:
-    await conn.execute(
-        "UPDATE users SET email = ?, email_deliverable = ?, email_problem = ? WHERE id = ?",
-        (email, int(deliverable), problem, user_id),
+) -> bool:
+    """Store the address, its key and its verdict; False when there is no account ``user_id``."""
+    cursor = await conn.execute(
+        "UPDATE users SET email = ?, email_key = ?, email_deliverable = ?, email_problem = ?"
+        " WHERE id = ?",
+        (email, email_key(email), int(deliverable), problem, user_id),
     )
+    return cursor.rowcount == 1
 
 
-async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_hash: str) -> None:
-    await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+async def set_password_hash(conn: aiosqlite.Connection, user_id: int, password_hash: str) -> bool:
+    """Store the hash; False when there is no account ``user_id``."""
+    cursor = await conn.execute(
+        "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+    )
+    return cursor.rowcount == 1
 
 
 async def replace_password_hash(
@@ -160,3 +173,100 @@ async def replace_password_hash(
         (new_hash, user_id, verified_hash),
     )
     return cursor.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """One row of the administrator's list of users: the account, its methods, its lock."""
+
+    id: int
+    email: str
+    display_name: str
+    role: str
+    status: str
+    mfa_required: bool
+    email_problem: str | None
+    failed_attempts: int
+    locked_until: float | None
+    method_kinds: tuple[str, ...]
+    """The kinds of the methods the user has set up (verified), in kind order."""
+
+
+async def user_summaries(
+    db: Database,
+    subscription_id: int,
+    *,
+    now: float,
+    hard_limit: int,
+    locked_only: bool = False,
+    without_methods_only: bool = False,
+    disabled_only: bool = False,
+) -> list[UserSummary]:
+    """The subscription's users by address, with their set-up methods, in one query.
+
+    ``locked_only`` keeps the users that must wait at ``now`` or whose failure count has reached
+    ``hard_limit``; ``without_methods_only`` those with no method set up; ``disabled_only`` the
+    disabled accounts. The filters combine.
+    """
+    rows = await db.fetchall(
+        "SELECT u.id, u.email, u.display_name, u.role, u.status, u.mfa_required,"
+        " u.email_problem, u.failed_attempts, u.locked_until,"
+        " (SELECT group_concat(kind, ',') FROM (SELECT kind FROM mfa_methods m"
+        "   WHERE m.user_id = u.id AND m.verified_at IS NOT NULL ORDER BY kind)) AS kinds"
+        " FROM users u WHERE u.subscription_id = :subscription"
+        " AND (NOT :locked OR u.failed_attempts >= :hard_limit OR u.locked_until > :now)"
+        " AND (NOT :without OR NOT EXISTS (SELECT 1 FROM mfa_methods m"
+        "   WHERE m.user_id = u.id AND m.verified_at IS NOT NULL))"
+        " AND (NOT :disabled OR u.status = 'disabled')"
+        " ORDER BY u.email",
+        {
+            "subscription": subscription_id,
+            "locked": int(locked_only),
+            "hard_limit": hard_limit,
+            "now": now,
+            "without": int(without_methods_only),
+            "disabled": int(disabled_only),
+        },
+    )
+    return [
+        UserSummary(
+            *tuple(row)[:5],
+            mfa_required=bool(row[5]),
+            email_problem=row[6],
+            failed_attempts=row[7],
+            locked_until=row[8],
+            method_kinds=tuple(row[9].split(",")) if row[9] else (),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class EmailVerdict:
+    """A user's address and the verdict stored for it."""
+
+    user_id: int
+    email: str
+    deliverable: bool
+    problem: str | None
+
+
+async def email_verdicts_after(db: Database, after_id: int, limit: int) -> list[EmailVerdict]:
+    """The next ``limit`` users' addresses and verdicts, by id, after ``after_id``."""
+    rows = await db.fetchall(
+        "SELECT id, email, email_deliverable, email_problem FROM users WHERE id > ?"
+        " ORDER BY id LIMIT ?",
+        (after_id, limit),
+    )
+    return [EmailVerdict(row[0], row[1], bool(row[2]), row[3]) for row in rows]
+
+
+async def set_email_verdict(
+    conn: aiosqlite.Connection, user_id: int, email: str, deliverable: bool, problem: str | None
+) -> bool:
+    """Store a new verdict for ``email``; False when the address has changed meanwhile."""
+    cursor = await conn.execute(
+        "UPDATE users SET email_deliverable = ?, email_problem = ? WHERE id = ? AND email = ?",
+        (int(deliverable), problem, user_id, email),
+    )
+    return cursor.rowcount > 0

@@ -139,6 +139,11 @@ async def kinds(db: Database) -> list[str]:
         found.append(last)
 
 
+async def any_before(db: Database, cutoff: float) -> bool:
+    row = await db.fetchone("SELECT EXISTS (SELECT 1 FROM audit_events WHERE at < ?)", (cutoff,))
+    return bool(row and row[0])
+
+
 async def prune_before(conn: aiosqlite.Connection, cutoff: float, batch: int) -> int:
     """Delete up to ``batch`` of the oldest events before ``cutoff``; returns how many went."""
     cursor = await conn.execute(

@@ -8,9 +8,10 @@ with a bounded retry when another process holds the write lock.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -18,11 +19,16 @@ from typing import Any
 
 import aiosqlite
 
+from store.lock_holders import write_lock_holders
+
 BUSY_TIMEOUT_MS = 5_000
 """How long SQLite itself waits for a lock before reporting SQLITE_BUSY."""
 
 BUSY_RETRIES = 8
-"""How many times a write transaction is started again after SQLITE_BUSY."""
+"""A write waits for the lock ``BUSY_TIMEOUT_MS`` times ``BUSY_RETRIES + 1`` in all (45 s)."""
+
+BEGIN_POLL_MS = 10
+"""How long one attempt at ``BEGIN IMMEDIATE`` lets SQLite wait before trying again itself."""
 
 
 class StoreError(Exception):
@@ -31,6 +37,59 @@ class StoreError(Exception):
 
 class DatabaseTooNew(StoreError):
     """The file was written by a newer version of the program."""
+
+
+class DatabaseBusy(StoreError):
+    """A write gave up: another process held the write lock through every retry."""
+
+
+def _busy_sentence(path: Path, waited: float) -> str:
+    """Say what holds the write lock and what the operator can do about it, in one line."""
+    holders = write_lock_holders(path)
+    start = f"The database {path} is busy: nothing was changed after {waited:.0f} s of waiting"
+    if not holders:
+        return (
+            f"{start} for another process's write. Find it with 'fuser {path}-shm' or 'ps';"
+            " a stopped one (Ctrl-Z) resumes with 'kill -CONT PID'. Then try again."
+        )
+    holder = holders[0]
+    who = f"process {holder.pid}" + (f" ({holder.command})" if holder.command else "")
+    if holder.stopped:
+        return (
+            f"{start}: {who} is stopped while holding the write lock."
+            f" Resume it with 'kill -CONT {holder.pid}' (or end it), then try again."
+        )
+    return (
+        f"{start}: {who} holds the write lock."
+        f" Let it finish or end it ('kill {holder.pid}'), then try again."
+    )
+
+
+def _failure(path: Path, error: sqlite3.Error) -> StoreError | None:
+    """The sentence for an SQLite failure a person has to act on; None for a programming error."""
+    if isinstance(error, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+        return None
+    text = str(error).lower()
+    if "full" in text:
+        return StoreError(
+            f"The disk holding the database {path} is full: nothing was changed."
+            " Free some space, then try again."
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError(
+            f"The database {path} can't be written (read-only file or directory):"
+            " nothing was changed."
+        )
+    if isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return StoreError(f"Couldn't use the database {path}: {error}.")
+    return None
+
+
+def _raise_failure(path: Path, error: sqlite3.Error) -> None:
+    """Raise ``error``'s :class:`StoreError` sentence; return for a programming error."""
+    failure = _failure(path, error)
+    if failure is not None:
+        raise failure from error
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -58,9 +117,18 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 class Database:
     """An open database file. Create with :func:`open_database`; close with :meth:`close`."""
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        path: Path,
+        *,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+        busy_retries: int = BUSY_RETRIES,
+    ) -> None:
         self._conn = connection
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.busy_retries = busy_retries
         self._lock = asyncio.Lock()
         """Serialises transactions that share this connection inside one process."""
 
@@ -72,62 +140,128 @@ class Database:
     async def close(self) -> None:
         await self._conn.close()
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Run a read-only query in its own implicit transaction."""
-        async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+    async def fetchall(
+        self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> list[sqlite3.Row]:
+        """Run a read-only query in its own implicit transaction (no write lock needed in WAL).
+
+        ``params`` is a sequence for ``?`` marks or a mapping for ``:name`` marks.
+        """
+        bound = params if isinstance(params, Mapping) else tuple(params)
+        try:
+            async with self._lock, self._conn.execute(sql, bound) as cursor:
+                return list(await cursor.fetchall())
+        except sqlite3.Error as error:
+            _raise_failure(self.path, error)
+            raise
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        try:
+            async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
+                return await cursor.fetchone()
+        except sqlite3.Error as error:
+            _raise_failure(self.path, error)
+            raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction, retried a bounded number of times while busy.
 
         The body must be safe to run again from the start: only the ``BEGIN`` is retried here,
-        and a busy error after it rolls back and propagates.
+        and a busy error after it rolls back and propagates. When the lock stays taken through
+        every retry, :class:`DatabaseBusy` says which process holds it and what to do; a full disk
+        or a read-only file becomes a :class:`StoreError` saying so, after the rollback.
         """
         async with self._lock:
-            delay = 0.02
-            for attempt in range(BUSY_RETRIES + 1):
-                try:
-                    await self._conn.execute("BEGIN IMMEDIATE")
-                    break
-                except sqlite3.OperationalError as error:
-                    if not _is_busy(error) or attempt == BUSY_RETRIES:
-                        raise
-                    await asyncio.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 1.0)
+            await self._begin_immediate()
             try:
                 yield self._conn
-            except BaseException:
+            except BaseException as error:
                 await self._conn.rollback()
+                if isinstance(error, sqlite3.Error):
+                    _raise_failure(self.path, error)
+                    raise
                 raise
-            else:
+            try:
                 await self._conn.commit()
+            except sqlite3.Error as error:
+                if self._conn.in_transaction:
+                    await self._conn.rollback()
+                _raise_failure(self.path, error)
+                raise
+
+    async def _begin_immediate(self) -> None:
+        """``BEGIN IMMEDIATE``, waiting for the write lock up to ``busy_timeout_ms`` times
+        ``busy_retries + 1`` in all.
+
+        SQLite's own busy handler looks for the lock less and less often (every 25, then 50, then
+        100 ms), so a writer waiting on a long job, which lets go of the lock for a few
+        milliseconds between transactions, would keep missing those moments. Here the handler
+        waits only :data:`BEGIN_POLL_MS` per attempt and the attempts follow one another
+        closely, so the lock is taken at the first gap.
+        """
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        deadline = started + self.busy_timeout_ms / 1000 * (self.busy_retries + 1)
+        await self._conn.execute(f"PRAGMA busy_timeout = {BEGIN_POLL_MS}")
+        try:
+            while True:
+                try:
+                    await self._conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error):
+                        _raise_failure(self.path, error)
+                        raise
+                    if loop.time() >= deadline:
+                        waited = loop.time() - started
+                        raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
+                await asyncio.sleep(random.random() * 0.002)
+        finally:
+            await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
 
     async def migrate(self) -> int:
-        """Bring the schema up to date; refuse a file newer than this code. Returns the version."""
+        """Bring the schema up to date; refuse a file newer than this code. Returns the version.
+
+        The version is read without a transaction, so a file that is up to date (the usual case)
+        is opened without waiting for the write lock, even while another process holds it.
+        """
+        current = await self._version(self._conn)
+        newest = schema_version()
+        self._refuse_newer(current, newest)
+        if current == newest:
+            return current
         async with self.write() as conn:
-            async with conn.execute("PRAGMA user_version") as cursor:
-                row = await cursor.fetchone()
-            current = int(row[0]) if row else 0
-            newest = schema_version()
-            if current > newest:
-                raise DatabaseTooNew(
-                    f"The database {self.path} was written by a newer version of mfa-tui "
-                    f"(schema {current}; this version understands up to {newest}). "
-                    "Upgrade mfa-tui or point --db at another file."
-                )
+            current = await self._version(conn)  # another process may have migrated meanwhile
+            self._refuse_newer(current, newest)
+            # Imported here: the package imports this module (for StoreError).
+            from store.migrations import PYTHON_STEPS
+
             for version, _name, sql in _migrations():
                 if version <= current:
                     continue
                 for statement in _split_sql(sql):
                     await conn.execute(statement)
+                step = PYTHON_STEPS.get(version)
+                if step is not None:
+                    await step(conn)
                 await conn.execute(f"PRAGMA user_version = {int(version)}")
                 current = version
             return current
+
+    @staticmethod
+    async def _version(conn: aiosqlite.Connection) -> int:
+        async with conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    def _refuse_newer(self, current: int, newest: int) -> None:
+        if current > newest:
+            raise DatabaseTooNew(
+                f"The database {self.path} was written by a newer version of mfa-tui "
+                f"(schema {current}; this version understands up to {newest}). "
+                "Upgrade mfa-tui or point --db at another file."
+            )
 
 
 Transaction = aiosqlite.Connection
@@ -162,35 +296,79 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-async def open_database(path: str | Path, *, migrate: bool = True) -> Database:
-    """Open (creating if needed) the database at ``path`` with the project's pragmas."""
+async def open_database(
+    path: str | Path,
+    *,
+    migrate: bool = True,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    busy_retries: int = BUSY_RETRIES,
+) -> Database:
+    """Open (creating if needed) the database at ``path`` with the project's pragmas.
+
+    ``busy_timeout_ms`` (SQLite's own wait for a lock) and ``busy_retries`` (how often a write
+    transaction is begun again after that) bound how long a write waits for another process.
+    Raises :class:`StoreError` with one sentence when the file can't be used; nothing is left open.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_path(path)
     try:
-        conn = await aiosqlite.connect(
-            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
-        )
+        raw = await asyncio.to_thread(
+            sqlite3.connect, str(path), timeout=busy_timeout_ms / 1000,
+            isolation_level=None, check_same_thread=False,
+        )  # fmt: skip
     except sqlite3.Error as error:
-        raise StoreError(f"Couldn't open the database {path}: {error}") from error
+        raise StoreError(f"Couldn't open the database {path}: {error}.") from error
+    # The file is opened above, so aiosqlite's own connect can't fail: a failed connect in
+    # aiosqlite leaves its worker thread to report to an event loop that may be closed by then.
+    conn = aiosqlite.Connection(lambda: raw, iter_chunk_size=64)
+    await conn
     conn.row_factory = sqlite3.Row
     try:
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         await _set_wal(conn)
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = FULL")
-        database = Database(conn, path)
+        database = Database(conn, path, busy_timeout_ms=busy_timeout_ms, busy_retries=busy_retries)
         if migrate:
             await database.migrate()
-    except sqlite3.DatabaseError as error:
+    except sqlite3.Error as error:
         await conn.close()
-        raise StoreError(f"Couldn't use the database {path}: {error}") from error
+        _raise_failure(path, error)
+        raise
     except BaseException:
         await conn.close()
         raise
     return database
 
 
+def _check_path(path: Path) -> None:
+    """Refuse, before anything is created, a path that can't be a database file; make its folder."""
+    if path.is_dir():
+        raise StoreError(f"The database {path} is a directory: give the path of a file.")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise StoreError(
+                    f"Couldn't open the database {path}: {parent} is a file, not a directory."
+                )
+            break
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(
+            f"Couldn't create the folder of the database {path}: {error.strerror}."
+        ) from error
+    if not path.exists() and not os.access(path.parent, os.W_OK):
+        raise StoreError(
+            f"Couldn't create the database {path}: the directory {path.parent} is read-only."
+        )
+
+
 async def _set_wal(conn: aiosqlite.Connection) -> None:
+    async with conn.execute("PRAGMA journal_mode") as cursor:
+        row = await cursor.fetchone()
+    if row is not None and str(row[0]).lower() == "wal":
+        return  # already WAL (the file remembers): no lock needed
     # Switching to WAL needs a brief exclusive lock; another process may be doing the same.
     for _ in range(BUSY_RETRIES):
         try:

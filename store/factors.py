@@ -124,6 +124,20 @@ async def delete_method(conn: aiosqlite.Connection, method_id: int) -> None:
     await conn.execute("DELETE FROM mfa_methods WHERE id = ?", (method_id,))
 
 
+async def forget_unused_method(conn: aiosqlite.Connection, method_id: int) -> bool:
+    """Remove a method that was never verified and never had a code delivered; True if removed.
+
+    A method another send has used meanwhile (a live code points at it) is kept.
+    """
+    cursor = await conn.execute(
+        "DELETE FROM mfa_methods WHERE id = ? AND verified_at IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM otp_challenges WHERE method_id = ?)"
+        " AND NOT EXISTS (SELECT 1 FROM otp_sends WHERE method_id = ?)",
+        (method_id, method_id, method_id),
+    )
+    return cursor.rowcount > 0
+
+
 # ------------------------------------------------------------------------------------------- users
 
 

@@ -1,11 +1,17 @@
-"""Queries for the MFA process: the ``mfa_jobs`` row of each run and its ``mfa_job_items``.
+"""Queries for the MFA process: the ``mfa_jobs`` row of each run and the users it failed.
 
-A job has one item per user it covers, worked through in batches: :func:`pending_batch` reads
-what the domain needs to decide a batch, and :func:`record_decisions` records the verdicts, each a
-handful of statements inside the caller's ``BEGIN IMMEDIATE`` transaction, so the items, the
-users' ``mfa_required`` flags and the job's counters always move together: a crash loses a whole
-batch or none of it, and never counts a user twice. Which users succeed, and why the others fail,
-``mfa.mfa_process`` decides.
+A job covers a set of users in user-id order and keeps a cursor in its row: every user up to
+``cursor_user_id`` has been decided. An ``enable`` job covers the subscription's users up to
+``last_user_id`` (its users when it began); a ``retry`` job covers the users that failed in the job
+``retry_of``. Only failures get a row (``mfa_job_failures``, with the reason), so what a job
+stores grows with the users it could not enable, not with the subscription.
+
+:func:`pending_batch` reads the next users after the cursor with the facts the domain decides on,
+:func:`record_decisions` records the verdicts and :func:`record_batch` moves the cursor and the
+counters, all inside the caller's ``BEGIN IMMEDIATE`` transaction, so the users' ``mfa_required``
+flags, the failures, the cursor and the counters always move together: a crash loses a whole
+transaction or none of it, and never counts a user twice. Which users succeed, and why the others
+fail, ``mfa.mfa_process`` decides.
 
 Functions that take ``conn`` run inside the caller's write transaction; functions that take a
 ``Database`` are plain reads.
@@ -13,9 +19,10 @@ Functions that take ``conn`` run inside the caller's write transaction; function
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -43,6 +50,12 @@ class JobRow:
     lease_owner: str | None
     """The process working on the job; another process may take over once the lease expires."""
     lease_expires_at: float | None
+    cursor_user_id: int
+    """Every user of the job with an id up to this one has been decided."""
+    last_user_id: int
+    """An ``enable`` job covers the subscription's users with ids up to this one."""
+    retry_of: int | None
+    """A ``retry`` job covers the users that failed in this job."""
 
     @property
     def processed(self) -> int:
@@ -53,22 +66,15 @@ class JobRow:
         return cls(**{field.name: row[field.name] for field in fields(cls)})
 
 
-@dataclass(frozen=True, slots=True)
-class PendingUser:
-    """What the MFA process decides a pending item on: the facts stored with its user."""
+class PendingUser(NamedTuple):
+    """What the MFA process decides a user on: the facts stored with it. A named tuple, built
+    straight from the row: a job reads hundreds of thousands of them."""
 
     user_id: int
     status: str
-    email_deliverable: bool
+    email_deliverable: int
+    """1 when the address can receive codes (the verdict stored when it was written)."""
     email_problem: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The verdict on one item: succeeded when ``reason`` is None, failed for ``reason`` otherwise."""
-
-    user_id: int
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,44 +136,40 @@ async def insert_job(
     kind: str,
     started_by: int | None,
     now: float,
+    *,
+    retry_of: int | None = None,
 ) -> int:
-    """Create a running job without items or lease. Fails while another job of the subscription runs."""
+    """Create a running job without users or lease. Fails while another job of the subscription runs."""
     cursor = await conn.execute(
-        "INSERT INTO mfa_jobs (subscription_id, kind, status, started_by, started_at)"
-        " VALUES (?, ?, 'running', ?, ?)",
-        (subscription_id, kind, started_by, now),
+        "INSERT INTO mfa_jobs (subscription_id, kind, status, started_by, started_at, retry_of)"
+        " VALUES (?, ?, 'running', ?, ?, ?)",
+        (subscription_id, kind, started_by, now, retry_of),
     )
     return int(cursor.lastrowid or 0)
 
 
-async def add_items_for_subscription(
-    conn: aiosqlite.Connection, job_id: int, subscription_id: int
-) -> int:
-    """One pending item for every user of the subscription, in one statement; sets the job's total."""
-    cursor = await conn.execute(
-        "INSERT INTO mfa_job_items (job_id, user_id)"
-        " SELECT ?, id FROM users WHERE subscription_id = ? ORDER BY id",
-        (job_id, subscription_id),
-    )
-    return await _set_total(conn, job_id, cursor.rowcount)
+async def cover_subscription(conn: aiosqlite.Connection, job_id: int, subscription_id: int) -> int:
+    """Make the job cover every user the subscription has now; sets and returns its total."""
+    async with conn.execute(
+        "UPDATE mfa_jobs SET (total, last_user_id) ="
+        " (SELECT count(*), coalesce(max(id), 0) FROM users WHERE subscription_id = ?)"
+        " WHERE id = ? RETURNING total",
+        (subscription_id, job_id),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
-async def add_items_for_failed(
-    conn: aiosqlite.Connection, job_id: int, previous_job_id: int
-) -> int:
-    """One pending item for every user that failed in ``previous_job_id``; sets the job's total."""
-    cursor = await conn.execute(
-        "INSERT INTO mfa_job_items (job_id, user_id)"
-        " SELECT ?, user_id FROM mfa_job_items WHERE job_id = ? AND status = 'failed'"
-        " ORDER BY user_id",
-        (job_id, previous_job_id),
-    )
-    return await _set_total(conn, job_id, cursor.rowcount)
-
-
-async def _set_total(conn: aiosqlite.Connection, job_id: int, total: int) -> int:
-    await conn.execute("UPDATE mfa_jobs SET total = ? WHERE id = ?", (total, job_id))
-    return total
+async def cover_failures(conn: aiosqlite.Connection, job_id: int, previous_job_id: int) -> int:
+    """Make the job cover the users that failed in ``previous_job_id``; sets and returns its total."""
+    async with conn.execute(
+        "UPDATE mfa_jobs SET retry_of = :previous, total ="
+        " (SELECT count(*) FROM mfa_job_failures WHERE job_id = :previous)"
+        " WHERE id = :job RETURNING total",
+        {"previous": previous_job_id, "job": job_id},
+    ) as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def take_lease(
@@ -184,64 +186,74 @@ async def take_lease(
 
 async def renew_lease(
     conn: aiosqlite.Connection, job_id: int, owner: str, expires_at: float
-) -> bool:
-    """Extend the lease when ``owner`` still holds it; False when another process took over."""
-    cursor = await conn.execute(
+) -> JobRow | None:
+    """Extend the lease when ``owner`` still holds it and return the job as it is now; None when
+    another process took over."""
+    async with conn.execute(
         "UPDATE mfa_jobs SET lease_expires_at = ?"
-        " WHERE id = ? AND status = 'running' AND lease_owner = ?",
+        " WHERE id = ? AND status = 'running' AND lease_owner = ? RETURNING *",
         (expires_at, job_id, owner),
-    )
-    return cursor.rowcount == 1
+    ) as cursor:
+        row = await cursor.fetchone()
+    return JobRow.from_row(row) if row else None
 
 
 async def pending_batch(
-    conn: aiosqlite.Connection, job_id: int, batch_size: int
+    conn: aiosqlite.Connection, job: JobRow, after_user_id: int, batch_size: int
 ) -> list[PendingUser]:
-    """The job's next ``batch_size`` pending items in user order, with their users' stored facts."""
-    async with conn.execute(
-        "SELECT users.id, users.status, users.email_deliverable, users.email_problem"
-        " FROM mfa_job_items JOIN users ON users.id = mfa_job_items.user_id"
-        " WHERE mfa_job_items.job_id = ? AND mfa_job_items.status = 'pending'"
-        " ORDER BY mfa_job_items.user_id LIMIT ?",
-        (job_id, batch_size),
-    ) as cursor:
+    """The job's next ``batch_size`` users with an id above ``after_user_id``, in id order, with
+    the facts stored with them."""
+    if job.kind == "retry":
+        sql = (
+            "SELECT users.id, users.status, users.email_deliverable, users.email_problem"
+            " FROM mfa_job_failures JOIN users ON users.id = mfa_job_failures.user_id"
+            " WHERE mfa_job_failures.job_id = :source AND mfa_job_failures.user_id > :after"
+            " ORDER BY mfa_job_failures.user_id LIMIT :size"
+        )
+    else:
+        sql = (
+            "SELECT id, status, email_deliverable, email_problem FROM users"
+            " WHERE subscription_id = :subscription AND id > :after AND id <= :last"
+            " ORDER BY id LIMIT :size"
+        )
+    params = {
+        "source": job.retry_of,
+        "after": after_user_id,
+        "size": batch_size,
+        "subscription": job.subscription_id,
+        "last": job.last_user_id,
+    }
+    async with conn.execute(sql, params) as cursor:
+        cursor.row_factory = None  # plain tuples: no sqlite3.Row per user
         rows = await cursor.fetchall()
-    return [PendingUser(row[0], row[1], bool(row[2]), row[3]) for row in rows]
+    return list(map(PendingUser._make, rows))
 
 
 async def record_decisions(
-    conn: aiosqlite.Connection, job_id: int, decisions: list[Decision]
+    conn: aiosqlite.Connection,
+    job_id: int,
+    succeeded: list[int],
+    failures: list[tuple[int, str]],
 ) -> BatchResult:
-    """Record the verdicts on pending items, in the caller's transaction.
+    """Record the verdicts on a batch of the job's users, in the caller's transaction.
 
-    Each item becomes ``succeeded`` or ``failed`` (with its reason); the users that succeeded are
-    marked as required to set up MFA at the next sign-in. Nothing else about a user changes.
+    The ``succeeded`` users are marked as required to set up MFA at the next sign-in; each of the
+    ``failures`` (user id, reason) gets a failure row (a second row for the same user and job is
+    refused by the primary key: nobody is decided twice). Nothing else about a user changes.
     """
-    succeeded = [(decision.user_id,) for decision in decisions if decision.reason is None]
-    await conn.executemany(
-        "UPDATE users SET mfa_required = 1 WHERE id = ? AND mfa_required = 0", succeeded
-    )
-    cursor = await conn.executemany(
-        "UPDATE mfa_job_items SET"
-        " status = CASE WHEN ?1 IS NULL THEN 'succeeded' ELSE 'failed' END,"
-        " reason = ?1, attempts = attempts + 1"
-        " WHERE job_id = ?2 AND user_id = ?3 AND status = 'pending'",
-        [(decision.reason, job_id, decision.user_id) for decision in decisions],
-    )
-    if cursor.rowcount != len(decisions):
-        raise sqlite3.IntegrityError(
-            f"MFA job {job_id}: a batch decided {cursor.rowcount} items, expected {len(decisions)}"
+    # One statement over a JSON array of ids: half the time of a statement per user.
+    if succeeded:
+        await conn.execute(
+            "UPDATE users SET mfa_required = 1"
+            " WHERE id IN (SELECT value FROM json_each(?)) AND mfa_required = 0",
+            (json.dumps(succeeded),),
         )
-    return BatchResult(len(decisions), len(succeeded))
-
-
-async def has_pending(conn: aiosqlite.Connection, job_id: int) -> bool:
-    async with conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM mfa_job_items WHERE job_id = ? AND status = 'pending')",
-        (job_id,),
-    ) as cursor:
-        row = await cursor.fetchone()
-    return bool(row and row[0])
+    if failures:
+        await conn.executemany(
+            "INSERT INTO mfa_job_failures (job_id, user_id, reason) VALUES (?, ?, ?)",
+            [(job_id, user_id, reason) for user_id, reason in failures],
+        )
+    return BatchResult(len(succeeded) + len(failures), len(succeeded))
 
 
 async def record_batch(
@@ -249,25 +261,31 @@ async def record_batch(
     job_id: int,
     owner: str,
     result: BatchResult,
+    cursor_user_id: int,
     lease_expires_at: float,
     finished_at: float | None,
 ) -> JobRow | None:
-    """Add a batch to the job's counters, renew the lease, and complete the job when ``finished_at``.
+    """Move the cursor past the decided users, add them to the counters, renew the lease, and
+    complete the job when ``finished_at``.
 
-    Returns the updated job, or None when ``owner`` no longer holds the lease (the caller must then
-    roll the whole transaction back).
+    Returns the updated job, or None when ``owner`` no longer holds the lease or the cursor is
+    already past ``cursor_user_id`` (the caller must then roll the whole transaction back).
     """
     async with conn.execute(
         "UPDATE mfa_jobs SET succeeded = succeeded + :succeeded, failed = failed + :failed,"
+        " cursor_user_id = max(cursor_user_id, :cursor),"
         " status = CASE WHEN :finished_at IS NULL THEN 'running' ELSE 'complete' END,"
         " finished_at = :finished_at,"
         " lease_owner = CASE WHEN :finished_at IS NULL THEN lease_owner END,"
         " lease_expires_at = CASE WHEN :finished_at IS NULL THEN :lease_expires_at END"
         " WHERE id = :job_id AND status = 'running' AND lease_owner = :owner"
+        " AND (cursor_user_id < :cursor OR :processed = 0)"
         " RETURNING *",
         {
             "succeeded": result.succeeded,
             "failed": result.failed,
+            "processed": result.processed,
+            "cursor": cursor_user_id,
             "finished_at": finished_at,
             "lease_expires_at": lease_expires_at,
             "job_id": job_id,
@@ -278,14 +296,32 @@ async def record_batch(
     return JobRow.from_row(row) if row else None
 
 
+async def prune(conn: aiosqlite.Connection, subscription_id: int, finished_before: float) -> int:
+    """Delete the subscription's complete jobs finished before ``finished_before``, with their
+    failures, except the ones still read: the newest job (its failures are the failure table and
+    what Retry covers), the newest ``enable`` job (the counts after a retry start from it) and a
+    job a running retry covers. Returns how many jobs were deleted."""
+    cursor = await conn.execute(
+        "DELETE FROM mfa_jobs WHERE subscription_id = :subscription AND status = 'complete'"
+        " AND finished_at < :before"
+        " AND id != (SELECT max(id) FROM mfa_jobs WHERE subscription_id = :subscription)"
+        " AND id != (SELECT coalesce(max(id), 0) FROM mfa_jobs"
+        "            WHERE subscription_id = :subscription AND kind = 'enable')"
+        " AND id NOT IN (SELECT retry_of FROM mfa_jobs"
+        "                WHERE status = 'running' AND retry_of IS NOT NULL)",
+        {"subscription": subscription_id, "before": finished_before},
+    )
+    return cursor.rowcount
+
+
 async def failed_items(
     db: Database, job_id: int, *, limit: int = -1, offset: int = 0
 ) -> list[FailedItem]:
     """The job's failed users in address order (``limit`` -1: all of them)."""
     rows = await db.fetchall(
-        "SELECT users.id, users.email, users.display_name, mfa_job_items.reason"
-        " FROM mfa_job_items JOIN users ON users.id = mfa_job_items.user_id"
-        " WHERE mfa_job_items.job_id = ? AND mfa_job_items.status = 'failed'"
+        "SELECT users.id, users.email, users.display_name, mfa_job_failures.reason"
+        " FROM mfa_job_failures JOIN users ON users.id = mfa_job_failures.user_id"
+        " WHERE mfa_job_failures.job_id = ?"
         " ORDER BY users.email LIMIT ? OFFSET ?",
         (job_id, limit, offset),
     )

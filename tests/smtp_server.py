@@ -118,14 +118,45 @@ def make_test_certificate(directory: Path, name: str = "smtp-test") -> TestCerti
 
 
 class _Handler:
-    """Collects every message; refuses the recipients it was told to refuse."""
+    """Collects every message; refuses what it was told to refuse, the way real servers do."""
 
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.sink.helo_names.append(hostname)
+        if self.sink.helo_reply is not None:
+            return [self.sink.helo_reply]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str
+    ) -> str:
+        self.sink.helo_names.append(hostname)
+        if self.sink.helo_reply is not None:
+            return self.sink.helo_reply
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
+        if self.sink.require_fqdn_helo and "." not in (session.host_name or ""):
+            # What Postfix says with reject_non_fqdn_helo_hostname (checked at RCPT by default).
+            return (
+                f"504 5.5.2 <{session.host_name}>: Helo command rejected: "
+                "need fully-qualified hostname"
+            )
+        if self.sink.rcpt_reply is not None:
+            return self.sink.rcpt_reply
         if address.lower() in self.sink.refuse_recipients:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -136,9 +167,15 @@ class _Handler:
         raw = content if isinstance(content, bytes) else content.encode()
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
+        encrypted = session.ssl is not None or (
+            server.transport is not None
+            and server.transport.get_extra_info("sslcontext") is not None
+        )
         with self.sink.lock:
             self.sink.envelopes.append((envelope.mail_from or "", list(envelope.rcpt_tos)))
             self.sink.messages.append(parsed)
+            self.sink.raw_messages.append(raw)
+            self.sink.encrypted.append(encrypted)
         return "250 Message accepted"
 
 
@@ -160,6 +197,10 @@ class SmtpSink:
         require_starttls: Override whether STARTTLS is required (only with ``starttls_cert``).
         refuse_recipients: Addresses answered with ``550`` at RCPT.
         credentials: ``(username, password)``: offer AUTH (also without TLS) and accept only these.
+        helo_reply: The answer to every EHLO and HELO (a refusal such as ``504 5.5.2 ...``).
+        rcpt_reply: The answer to every RCPT (``554 5.7.1 <x>: Relay access denied``).
+        require_fqdn_helo: Refuse at RCPT a greeting name without a dot, as Postfix's
+            ``reject_non_fqdn_helo_hostname`` does.
     """
 
     def __init__(
@@ -170,7 +211,19 @@ class SmtpSink:
         require_starttls: bool | None = None,
         refuse_recipients: Collection[str] = (),
         credentials: tuple[str, str] | None = None,
+        helo_reply: str | None = None,
+        rcpt_reply: str | None = None,
+        require_fqdn_helo: bool = False,
     ) -> None:
+        self.helo_reply = helo_reply
+        self.rcpt_reply = rcpt_reply
+        self.require_fqdn_helo = require_fqdn_helo
+        self.helo_names: list[str] = []
+        """Every name the client greeted with (EHLO or HELO), in order."""
+        self.raw_messages: list[bytes] = []
+        """Every accepted message as it came over the wire."""
+        self.encrypted: list[bool] = []
+        """Whether each accepted message came over TLS."""
         self.starttls_cert = starttls_cert
         self.implicit_tls_cert = implicit_tls_cert
         self.refuse_recipients = {address.lower() for address in refuse_recipients}

@@ -26,8 +26,10 @@ def with_kim(tmp_path: Path) -> Path:
         stdin="a sturdy admin passphrase\n",
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
-    added = run(db, "users", "add", "kim@example.com", "--name", "Kim \x1b[31mRed", stdin=PASSWORD)
+    added = run(db, "users", "add", "kim@example.com", "--name", "Kim", stdin=PASSWORD)
     assert added.returncode == 0, added.stderr
+    # A name with an escape sequence, as an older version could have stored it.
+    sql(db, "UPDATE users SET display_name = ? WHERE email = 'kim@example.com'", "Kim \x1b[31mRed")
     return db
 
 

@@ -338,7 +338,7 @@ def begin_mfa_process(terminal: Terminal) -> str:
     terminal.wait_for_all(ABOUT_MFA, "OFF")
     terminal.press("space")
     terminal.wait_for("Begin MFA Process")
-    terminal.press("tab")  # the switch, then the button
+    time.sleep(0.3)  # switching ON moves the focus to Begin once the button is shown
     terminal.press("enter")
     return terminal.wait_for("MFA settings complete")
 

@@ -77,20 +77,36 @@ def add_subscription_with_users_sync(
 
 @dataclass(frozen=True)
 class JobAudit:
-    """What a finished MFA process left in the database, for checking "exactly once"."""
+    """What a finished ``enable`` job left in the database, for checking "exactly once".
+
+    A job stores a cursor and a row per failed user: every user must be behind the cursor, counted
+    once in the job's counters, flagged iff it could be enabled, and have a failure row iff not.
+    """
 
     users: int
-    items: int
-    distinct_item_users: int
-    pending: int
-    attempts_other_than_one: int
+    failures: int
+    distinct_failures: int
+    failures_of_enableable: int
+    not_enableable: int
+    cursor_user_id: int
+    last_user_id: int
+    max_user_id: int
     job_succeeded: int
     job_failed: int
-    items_succeeded: int
-    items_failed: int
     required_users: int
     enableable_users: int
     required_but_not_enableable: int
+
+    @property
+    def items_failed(self) -> int:
+        return self.failures
+
+    @property
+    def items_succeeded(self) -> int:
+        return self.users - self.failures
+
+
+ENABLEABLE = "status = 'active' AND email_deliverable = 1"
 
 
 def audit_job(conn: sqlite3.Connection, subscription_id: int, job_id: int) -> JobAudit:
@@ -99,48 +115,47 @@ def audit_job(conn: sqlite3.Connection, subscription_id: int, job_id: int) -> Jo
 
     return JobAudit(
         users=one("SELECT count(*) FROM users WHERE subscription_id = ?", subscription_id),
-        items=one("SELECT count(*) FROM mfa_job_items WHERE job_id = ?", job_id),
-        distinct_item_users=one(
-            "SELECT count(DISTINCT user_id) FROM mfa_job_items WHERE job_id = ?", job_id
+        failures=one("SELECT count(*) FROM mfa_job_failures WHERE job_id = ?", job_id),
+        distinct_failures=one(
+            "SELECT count(DISTINCT user_id) FROM mfa_job_failures WHERE job_id = ?", job_id
         ),
-        pending=one(
-            "SELECT count(*) FROM mfa_job_items WHERE job_id = ? AND status = 'pending'", job_id
+        failures_of_enableable=one(
+            "SELECT count(*) FROM mfa_job_failures JOIN users ON users.id = user_id"
+            f" WHERE job_id = ? AND {ENABLEABLE}",
+            job_id,
         ),
-        attempts_other_than_one=one(
-            "SELECT count(*) FROM mfa_job_items WHERE job_id = ? AND attempts != 1", job_id
+        not_enableable=one(
+            f"SELECT count(*) FROM users WHERE subscription_id = ? AND NOT ({ENABLEABLE})",
+            subscription_id,
         ),
+        cursor_user_id=one("SELECT cursor_user_id FROM mfa_jobs WHERE id = ?", job_id),
+        last_user_id=one("SELECT last_user_id FROM mfa_jobs WHERE id = ?", job_id),
+        max_user_id=one("SELECT max(id) FROM users WHERE subscription_id = ?", subscription_id),
         job_succeeded=one("SELECT succeeded FROM mfa_jobs WHERE id = ?", job_id),
         job_failed=one("SELECT failed FROM mfa_jobs WHERE id = ?", job_id),
-        items_succeeded=one(
-            "SELECT count(*) FROM mfa_job_items WHERE job_id = ? AND status = 'succeeded'", job_id
-        ),
-        items_failed=one(
-            "SELECT count(*) FROM mfa_job_items WHERE job_id = ? AND status = 'failed'", job_id
-        ),
         required_users=one(
             "SELECT count(*) FROM users WHERE subscription_id = ? AND mfa_required = 1",
             subscription_id,
         ),
         enableable_users=one(
-            "SELECT count(*) FROM users WHERE subscription_id = ? AND status = 'active'"
-            " AND email_deliverable = 1",
+            f"SELECT count(*) FROM users WHERE subscription_id = ? AND {ENABLEABLE}",
             subscription_id,
         ),
         required_but_not_enableable=one(
             "SELECT count(*) FROM users WHERE subscription_id = ? AND mfa_required = 1"
-            " AND NOT (status = 'active' AND email_deliverable = 1)",
+            f" AND NOT ({ENABLEABLE})",
             subscription_id,
         ),
     )
 
 
 def assert_processed_exactly_once(audit: JobAudit) -> None:
-    """Every user has one item, decided once, counted once, and flagged iff it could be enabled."""
-    assert audit.items == audit.users == audit.distinct_item_users
-    assert audit.pending == 0
-    assert audit.attempts_other_than_one == 0
-    assert audit.job_succeeded == audit.items_succeeded
-    assert audit.job_failed == audit.items_failed
-    assert audit.items_succeeded + audit.items_failed == audit.users
-    assert audit.required_users == audit.enableable_users == audit.items_succeeded
+    """Every user decided once, counted once, flagged iff it could be enabled, a failure row iff
+    it could not."""
+    assert audit.cursor_user_id == audit.last_user_id == audit.max_user_id
+    assert audit.failures == audit.distinct_failures == audit.not_enableable
+    assert audit.failures_of_enableable == 0
+    assert audit.job_failed == audit.failures
+    assert audit.job_succeeded + audit.job_failed == audit.users
+    assert audit.required_users == audit.enableable_users == audit.job_succeeded
     assert audit.required_but_not_enableable == 0

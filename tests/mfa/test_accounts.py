@@ -142,3 +142,28 @@ def test_the_reason_for_an_address_without_a_domain_is_short_and_plain() -> None
     assert check_address("a..b@example.com").problem == (
         "email address is not valid (an email address cannot have two periods in a row)"
     )
+
+
+async def test_reasons_put_into_a_sentence_end_with_one_full_stop(
+    services: Services, subscription: Subscription
+) -> None:
+    text = (
+        "email,name,role,password\n"
+        "no at sign,Nobody,user,a long enough passphrase\n"
+        "sam@example.com,Sam,user,password\n"
+    )
+    report = await accounts.import_csv_text(services, subscription, text)
+    assert report.errors[0] == "line 2: 'no at sign' is not an email address."
+    for line in report.errors:
+        assert ".." not in line and line.endswith("."), line
+    assert report.errors[1] == (
+        "line 3: password: That password is one of the most common passwords. Choose another."
+    )
+
+
+def test_clause_drops_one_closing_full_stop_and_keeps_an_ellipsis() -> None:
+    from mfa.wording import clause
+
+    assert clause("It is easy to guess.") == "It is easy to guess"
+    assert clause("no full stop") == "no full stop"
+    assert clause("and so on...") == "and so on..."

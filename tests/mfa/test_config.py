@@ -16,7 +16,7 @@ def test_every_key_has_a_default(tmp_path: Path) -> None:
     assert config.security.code_attempts == 5
     assert config.security.argon2_memory_kib == 19_456
     assert config.security.idle_lock_seconds == 900
-    assert config.email.tls == "none"
+    assert config.email.tls == "opportunistic"  # STARTTLS whenever the server offers it
     assert config.database_path.name == "mfa-tui.db"
 
 
@@ -51,7 +51,7 @@ def test_the_environment_names_the_file_and_overrides_keys(tmp_path: Path) -> No
         ("[security]\ncode_attempts = 'five'\n", "security.code_attempts must be a whole number"),
         ("[security]\ncode_atempts = 5\n", "unknown key security.code_atempts"),
         ("[mail]\nhost = 'x'\n", "unknown section [mail]"),
-        ("[email]\ntls = 'ssl'\n", "email.tls must be one of none, starttls, tls"),
+        ("[email]\ntls = 'ssl'\n", "email.tls must be one of none, opportunistic, starttls, tls"),
         ("[security]\nlockout_hard_limit = 500\n", "security.lockout_hard_limit must be at most 100"),
         ("[email\nhost = 'x'\n", "not valid TOML"),
     ],

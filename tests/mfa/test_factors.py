@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -26,7 +28,7 @@ from tests.mfa.factor_helpers import (
     set_up_sms,
     texted_code,
 )
-from tests.smtp_server import SmtpSink
+from tests.smtp_server import SmtpSink, unused_port
 
 
 @pytest.fixture
@@ -58,7 +60,14 @@ async def test_email_setup_end_to_end_over_smtp(
     assert sent.expires_at == clock.now() + 600
     [mail] = sink.messages_to("jordan.lee@example.com")
     assert mail["Subject"] == "Your verification code"
-    assert "Enter it to finish setting up multi-factor authentication." in mail.get_content()
+    # The body names who sends it: the subscription and its products.
+    text = " ".join(mail.get_content().split())
+    assert (
+        "Enter it to finish setting up multi-factor authentication for Acme (PitneyShip Pro)."
+        in text
+    )
+    assert "Sent by mfa-tui, the sign-in service of Acme." in text
+    assert mail["Content-Transfer-Encoding"] == "7bit"
     code = mailed_codes(sink, user.email)[0]
 
     before = await factors.methods_of(demo, user.id)
@@ -87,7 +96,8 @@ async def test_email_sign_in_end_to_end_over_smtp(
     clock.advance(3600)
     sent = await sending.send_sign_in_code(demo, user, method.id)
     assert sent.ok and sent.message == "We sent a code to j***@example.com."
-    assert "Enter it to finish signing in." in sink.messages_to(user.email)[-1].get_content()
+    text = " ".join(sink.messages_to(user.email)[-1].get_content().split())
+    assert "Enter it to finish signing in to Acme (PitneyShip Pro)." in text
     code = mailed_codes(sink, user.email)[-1]
     result = await factors.verify_sign_in(demo, user, code)
     assert result.ok and result.method_id == method.id
@@ -102,7 +112,9 @@ async def test_an_address_that_cannot_receive_mail_is_refused_with_the_reason(
     user = await make_user(demo, "ops@plant7")
     result = await sending.start_email_setup(demo, user)
     assert not result.ok and result.status == "undeliverable"
-    assert result.message.startswith("Codes can't be sent to your address ops@plant7: ")
+    # The screen shows the masked address: the message under it never spells out the full one.
+    assert result.message.startswith("Codes can't be sent to your address o***@plant7: ")
+    assert "ops@plant7" not in result.message
     assert "Choose another method" in result.message
     assert sink.messages == []
     assert await factors.methods_of(demo, user.id) == []
@@ -403,3 +415,39 @@ async def test_the_live_code_tells_a_screen_where_it_went(
     assert await sending.next_send_at(demo, user) == clock.now() + 30
     clock.advance(600)
     assert await factors.live_code(demo, user) is None
+
+
+# ------------------------------------------------------------------------------- a failed first send
+
+
+async def test_a_failed_sms_send_keeps_no_method_with_the_number(
+    config: Config, clock: ManualClock
+) -> None:
+    failing = shlex.join([sys.executable, "-c", "import sys; sys.stdin.read(); sys.exit(3)"])
+    config = config.replace("sms", provider="command", command=failing, timeout_seconds=10.0)
+    async with services_for(config, clock) as services:
+        user = await make_user(services)
+        failed = await sending.start_sms_setup(services, user, MOBILE)
+        assert (failed.ok, failed.status) == (False, "delivery_failed")
+        assert await factors.methods_of(services, user.id) == []
+        rows = await services.db.fetchall("SELECT destination FROM mfa_methods")
+        assert rows == []
+
+        # A method whose code did go out is kept when a later send fails.
+        working = config.replace("sms", provider="outbox")
+        async with services_for(working, clock) as other:
+            assert (await sending.start_sms_setup(other, user, MOBILE)).ok
+        clock.advance(60)
+        again = await sending.start_sms_setup(services, user, MOBILE)
+        assert again.status == "delivery_failed"
+        [kept] = await factors.methods_of(services, user.id)
+        assert kept.kind == "sms" and not kept.verified
+
+
+async def test_a_failed_email_setup_send_keeps_no_method(
+    config: Config, clock: ManualClock
+) -> None:
+    async with services_for(config, clock, smtp_port=unused_port()) as services:
+        user = await make_user(services)
+        assert (await sending.start_email_setup(services, user)).status == "delivery_failed"
+        assert await factors.methods_of(services, user.id) == []

@@ -124,9 +124,7 @@ def test_sigkill_at_several_points_then_a_new_process_resumes_exactly_once(
     assert_processed_exactly_once(state)
     assert resumed >= 3
     assert finished.returncode == 1, finished.stderr
-    summary = (
-        f"MFA settings complete: {state.items_succeeded} succeeded, {state.items_failed} failed."
-    )
+    summary = f"MFA settings complete: {state.items_succeeded:,} succeeded, {state.items_failed:,} failed."
     assert summary in finished.stdout
 
 
@@ -142,9 +140,7 @@ def test_two_processes_pressing_begin_at_once_share_one_job(
         assert len(jobs) == 1
         state = audit_job(conn, subscription_id, jobs[0][0])
     assert_processed_exactly_once(state)
-    summary = (
-        f"MFA settings complete: {state.items_succeeded} succeeded, {state.items_failed} failed."
-    )
+    summary = f"MFA settings complete: {state.items_succeeded:,} succeeded, {state.items_failed:,} failed."
     for process, (stdout, _) in zip((first, second), outputs, strict=True):
         assert process.returncode == 1
         assert summary in stdout

@@ -18,8 +18,10 @@ async def test_migrates_an_empty_file_and_records_the_version(db_path: Path) -> 
     try:
         row = await db.fetchone("PRAGMA user_version")
         assert row[0] == schema_version() >= 1
-        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"users", "subscriptions", "mfa_methods", "mfa_jobs", "mfa_job_items"} <= tables
+        tables = {
+            r[0] for r in await db.fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        assert {"users", "subscriptions", "mfa_methods", "mfa_jobs", "mfa_job_failures"} <= tables
         assert {"otp_challenges", "recovery_codes", "audit_events", "outbox", "products"} <= tables
     finally:
         await db.close()
@@ -109,3 +111,73 @@ async def test_two_processes_writing_at_once_lose_nothing(db_path: Path) -> None
         seen = sorted(row[0] for row in raw.execute("SELECT at FROM audit_events"))
         assert seen == list(range(2 * WRITES_PER_PROCESS))
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("INSERT INTO audit_events (at, event) VALUES (0, 'held')")
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.fixture
+def write_lock_holder(db_path: Path):  # type: ignore[no-untyped-def]
+    """Another process in the middle of a write transaction on ``db_path`` (then stopped)."""
+    import subprocess
+    import sys
+
+    asyncio.run(_create(db_path))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, str(db_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    try:
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+async def _create(path: Path) -> None:
+    await (await open_database(path)).close()
+
+
+async def test_opening_and_reading_need_no_write_lock(db_path: Path, write_lock_holder) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    started = time.monotonic()
+    db = await open_database(db_path, busy_timeout_ms=20_000)
+    try:
+        rows = await db.fetchall("SELECT event FROM audit_events")
+    finally:
+        await db.close()
+    assert rows == []  # the holder's insert isn't committed
+    assert time.monotonic() - started < 2.0
+
+
+async def test_a_write_that_gives_up_names_the_stopped_process_and_the_remedy(
+    db_path: Path,
+    write_lock_holder,  # type: ignore[no-untyped-def]
+) -> None:
+    import os
+    import signal
+
+    from store import DatabaseBusy
+
+    os.kill(write_lock_holder.pid, signal.SIGSTOP)
+    db = await open_database(db_path, busy_timeout_ms=50, busy_retries=1)
+    try:
+        with pytest.raises(DatabaseBusy) as caught:
+            async with db.write() as conn:
+                await conn.execute("INSERT INTO audit_events (at, event) VALUES (1, 'mine')")
+    finally:
+        await db.close()
+        os.kill(write_lock_holder.pid, signal.SIGCONT)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"process {write_lock_holder.pid}" in message and "is stopped" in message
+    assert f"kill -CONT {write_lock_holder.pid}" in message
+    assert "nothing was changed" in message

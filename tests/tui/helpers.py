@@ -259,3 +259,15 @@ async def keep_recovery_codes(pilot: Pilot[None]) -> list[str]:
     await pilot.press("space", "tab", "enter")
     await settle(pilot)
     return codes
+
+
+async def add_account_named_raw(
+    services: Services, email: str, display_name: str, password: str
+) -> None:
+    """An account whose stored name the checks of today refuse (control characters), as an older
+    version could have stored it: added with a plain name, then renamed in the database."""
+    user = await add_account(services, email, "Placeholder", password)
+    async with services.db.write() as conn:
+        await conn.execute(
+            "UPDATE users SET display_name = ? WHERE id = ?", (display_name, user.id)
+        )

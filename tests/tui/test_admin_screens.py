@@ -24,7 +24,7 @@ from tests.mfa.factor_helpers import set_up_sms
 from tests.tui.helpers import (
     DEMO_ADMIN,
     DEMO_USER,
-    add_account,
+    add_account_named_raw,
     demo_app,
     fill,
     running_app,
@@ -360,7 +360,9 @@ def _prepare(services: Services) -> None:
         user = await jordan(services)
         async with services.db.write() as conn:
             await conn.execute("UPDATE users SET failed_attempts = 100 WHERE id = ?", (user.id,))
-        await add_account(services, "odd@example.com", "[bold]Odd[/] \x1b[31m", "a sturdy phrase 1")
+        await add_account_named_raw(
+            services, "odd@example.com", "[bold]Odd[/] \x1b[31m", "a sturdy phrase 1"
+        )
         await admin_without_mfa(services)
         await admin_users.set_disabled(services, user.id + 1, True)
 

@@ -13,6 +13,7 @@ from tests.tui.helpers import (
     DEMO_ADMIN,
     DEMO_USER,
     add_account,
+    add_account_named_raw,
     demo_app,
     running_app,
     seeded_services,
@@ -156,7 +157,8 @@ async def test_names_from_the_database_are_shown_literally(
         await add_account(
             services, "markup@acme-logistics.com", "[bold red]x[/]", "tall green 1ladder"
         )
-        await add_account(
+        # New names with control characters are refused; older versions stored them.
+        await add_account_named_raw(
             services,
             "escape@acme-logistics.com",
             "Eve\x1b[2J\x1b]0;pwned\x07\u202eRTL",

@@ -214,7 +214,8 @@ async def test_the_sign_in_code_can_be_read_in_the_inbox_from_the_verify_screen(
             await settle(pilot)
             assert isinstance(app.screen, DemoInboxScreen)
             newest = cards(app)[0]
-            assert "Enter it to finish signing in." in newest
+            # The message names who sends it: the subscription and its products.
+            assert "Enter it to finish signing in to Acme Logistics (PitneyShip Pro, " in newest
             code = code_in(newest)
 
             await pilot.press("escape")

@@ -18,6 +18,7 @@ from mfa.mfa_process import JobProgress
 from mfa.services import Services, open_services
 from store import accounts as account_store
 from store import audit
+from store.email_key import email_key
 from tests.mfa.job_helpers import INSERT_USER, user_rows
 from tests.tui.helpers import SIZE, add_account, seeded_services, shown, temp_config
 from tui.app import MfaApp, create_app
@@ -179,6 +180,26 @@ async def test_the_whole_admin_flow_on_the_demo_data(tmp_path: Path, clock: Manu
         await services.close()
 
 
+async def test_switching_on_by_keyboard_puts_begin_next_so_enter_begins(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    try:
+        async with app_on(services) as (app, pilot):
+            screen = await open_preferences(app, pilot)
+            assert app.focused is screen.query_one("#mfa-switch")
+            await pilot.press("space")
+            await wait_for(pilot, lambda: screen.stage == READY, "Begin MFA Process to appear")
+            await wait_for(
+                pilot, lambda: app.focused is screen.query_one("#begin-mfa"), "Begin to take focus"
+            )
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: screen.stage == COMPLETE, "MFA settings complete")
+            assert await mfa_enabled(services)
+    finally:
+        await services.close()
+
+
 async def test_the_ui_answers_keys_mid_job_and_the_job_outlives_the_screen(
     tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -318,6 +339,19 @@ async def test_turning_the_switch_off_asks_first_and_keeps_methods(
             await pilot.click("#confirm")
             await wait_for(pilot, lambda: screen.stage == OFF, "MFA to be off")
             assert not screen.query_one("#mfa-switch", Switch).value
+            notice = screen.query_one("#preferences-message")
+            assert shown(notice).startswith("MFA is OFF: 22 users are no longer required")
+
+            # Switching on again and beginning: the OFF notice doesn't stay beside the process.
+            await switch_on_and_begin(pilot, screen)
+            await wait_for(pilot, lambda: screen.stage in (RUNNING, COMPLETE), "the process")
+            assert shown(notice) == ""
+            assert not any("MFA is OFF" in str(n.message) for n in app._notifications)
+            await wait_for(pilot, lambda: screen.stage == COMPLETE, "MFA settings complete")
+            await pilot.click("#mfa-switch")  # leave MFA off, as the checks below expect
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            await pilot.click("#confirm")
+            await wait_for(pilot, lambda: screen.stage == OFF, "MFA to be off")
         assert not await mfa_enabled(services)
         users = await account_store.users_of(services.db, await subscription_id(services))
         assert not any(user.mfa_required for user in users)
@@ -339,6 +373,28 @@ async def test_names_and_reasons_from_the_database_are_shown_literally(
             await wait_for(pilot, lambda: screen.stage == COMPLETE, "MFA settings complete")
             rows = failure_rows(screen)
             assert ("bay@[dock]", "[bold red]Dock[/] Bay") in [row[:2] for row in rows]
+    finally:
+        await services.close()
+
+
+async def test_the_fix_email_dialog_shows_a_stored_escape_sequence_made_visible(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    stored = "ops\x1b]0;owned\x07\t@plant7"
+    try:
+        async with services.db.write() as conn:
+            await conn.execute(
+                "UPDATE users SET email = ?, email_key = ? WHERE email = 'ops@plant7'",
+                (stored, email_key(stored)),
+            )
+        user = await account_store.user_by_email(services.db, stored)
+        assert user is not None
+        async with app_on(services) as (app, pilot):
+            await app.push_screen(EditEmailDialog(user.id, user.email, user.display_name))
+            await wait_for(pilot, lambda: isinstance(app.screen, EditEmailDialog), "the dialog")
+            field = app.screen.query_one("#edit-email-input", Input)
+            assert field.value == "ops^[]0;owned^G^I@plant7"
     finally:
         await services.close()
 
@@ -366,6 +422,31 @@ async def test_an_address_that_is_not_one_keeps_the_dialog_open_with_the_reason(
             await wait_for(pilot, lambda: app.screen is screen, "the dialog to close")
         unchanged = await account_store.user_by_email(services.db, "dock@warehouse")
         assert unchanged is not None
+    finally:
+        await services.close()
+
+
+async def test_a_control_sequence_in_a_new_address_is_refused_in_the_dialog(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    try:
+        job, _ = await mfa_process.begin(services, await subscription_id(services))
+        await mfa_process.follow(services, job.job_id)
+        async with app_on(services) as (app, pilot):
+            await open_preferences(app, pilot)
+            await pilot.press("e")
+            await wait_for(pilot, lambda: isinstance(app.screen, EditEmailDialog), "the dialog")
+            dialog = app.screen
+            dialog.query_one("#edit-email-input", Input).value = "dock\x1b]0;owned\x07@warehouse.com"
+            await pilot.press("enter")
+            await wait_for(
+                pilot, lambda: shown(dialog.query_one("#edit-email-error")) != "", "the reason"
+            )
+            reason = shown(dialog.query_one("#edit-email-error"))
+            assert "U+001B" in reason and "\x1b]" not in reason
+            assert app.screen is dialog
+        assert await account_store.user_by_email(services.db, "dock@warehouse") is not None
     finally:
         await services.close()
 

@@ -12,7 +12,7 @@ from textual import events
 from textual.widgets import Input
 
 from mfa.clock import ManualClock
-from tests.tui.helpers import DEMO_ADMIN, running_app, settle
+from tests.tui.helpers import DEMO_ADMIN, running_app, settle, wait_until
 from tui.app import MfaApp
 from tui.screens.home import HomeScreen
 from tui.screens.signin import SignInScreen
@@ -41,9 +41,13 @@ async def test_email_tab_password_enter_at_once_signs_in(
 async def test_keys_after_tab_go_to_the_next_field(tmp_path: Path, clock: ManualClock) -> None:
     async with running_app(tmp_path, clock) as (app, pilot):
         post_at_once(app, "ab\tcd\t")
-        await pilot.pause(0.2)
         screen = app.screen
         assert isinstance(screen, SignInScreen)
+        # Under load the held keys take a few loop turns each: wait for the last one, the Tab.
+        await wait_until(pilot, lambda: app.key_order.holding == 0, "every key to be handled")
+        await wait_until(
+            pilot, lambda: app.focused is screen.query_one("#sign-in"), "the last Tab to land"
+        )
         assert screen.query_one("#email", Input).value == "ab"
         assert screen.query_one("#password", Input).value == "cd"
         assert app.focused is screen.query_one("#sign-in")

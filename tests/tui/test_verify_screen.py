@@ -465,9 +465,24 @@ async def test_the_last_code_the_send_limit_allows_says_when_the_next_can_come(
             await press(pilot, "#resend")
         assert await jordan.texts() == texts + 4
         assert message(screen) == (
-            "That was the last code you can ask for now: you can ask for another in 13 minutes."
+            "That was the last code you can ask for now: you can ask for another in 13:00."
         )
         assert button(screen, "resend") == ("Resend code (13:00)", True)
+        await enter_code(pilot, await jordan.texted_code())
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_the_last_code_note_and_the_resend_button_say_the_same_wait(
+    tmp_path: Path, clock: ManualClock, jordan: MfaUser
+) -> None:
+    async with verifying(tmp_path, clock, jordan) as (app, pilot, screen):
+        for gap in (176, 30, 30, 30):  # the fifth send of the window, 266 s after the first
+            clock.advance(gap)
+            await tick(pilot)
+            await press(pilot, "#resend")
+        # 634 s left: before, the note said "11 minutes" beside "Resend code (10:34)".
+        assert message(screen).endswith("you can ask for another in 10:34.")
+        assert button(screen, "resend") == ("Resend code (10:34)", True)
         await enter_code(pilot, await jordan.texted_code())
         assert isinstance(app.screen, HomeScreen)
 

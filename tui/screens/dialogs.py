@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from mfa import accounts
 from mfa.accounts import Account
-from tui.literal import literal
+from tui.literal import literal, printable
 
 if TYPE_CHECKING:
     from tui.app import MfaApp
@@ -82,7 +82,9 @@ class EditEmailDialog(ModalScreen[Account | None]):
             yield Static("Fix the email address", classes="title")
             yield Static(literal(self.display_name), id="edit-email-name")
             yield Label("Email address")
-            yield Input(value=self.email, id="edit-email-input")
+            # The stored address, made visible first: an escape sequence in it must not reach the
+            # terminal, and control characters are what needs fixing, so they show.
+            yield Input(value=printable(self.email), id="edit-email-input")
             yield Static("", id="edit-email-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", id="save", variant="primary")

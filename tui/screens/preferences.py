@@ -23,6 +23,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label, ProgressBa
 from mfa import mfa_process
 from mfa.accounts import Account
 from mfa.mfa_process import FailedUser, JobProgress, MfaProcessError
+from mfa.wording import count_words
 from tui.jobs import MfaProcessStopped, MfaProcessUpdated
 from tui.literal import literal
 from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
@@ -66,7 +67,7 @@ OTHER_SESSIONS_CHECK_SECONDS = 1.0
 
 
 def _users(count: int) -> str:
-    return f"{count:,} user" if count == 1 else f"{count:,} users"
+    return f"{count_words(count)} user" if count == 1 else f"{count_words(count)} users"
 
 
 def failure_message(succeeded: int, failed: int) -> str:
@@ -176,8 +177,8 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
             total=max(progress.total, 1), progress=progress.processed
         )
         self.query_one("#mfa-counts", Static).update(
-            f"{progress.processed:,} of {_users(progress.total)} processed: "
-            f"{progress.succeeded:,} succeeded, {progress.failed:,} failed"
+            f"{count_words(progress.processed)} of {_users(progress.total)} processed: "
+            f"{count_words(progress.succeeded)} succeeded, {count_words(progress.failed)} failed"
         )
 
     # ---- reading the database --------------------------------------------------------------
@@ -253,7 +254,9 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
         )
         more = outcome.failed - len(failed)
         self.query_one("#mfa-more-failures", Static).update(
-            f"…and {more:,} more: 'mfa-tui admin mfa status' lists them all." if more > 0 else ""
+            f"…and {count_words(more)} more: 'mfa-tui admin mfa status' lists them all."
+            if more > 0
+            else ""
         )
         result = self.query_one("#mfa-result")
         result.set_class(has_failures, "-failures")
@@ -274,6 +277,8 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
         if event.value:
             if not self._mfa_on:
                 self._show(READY)
+                # The next thing to do is Begin: Enter must not flip the switch back.
+                self.call_after_refresh(self.query_one("#begin-mfa", Button).focus)
             return
         if not self._mfa_on:
             self._show(OFF)  # switched on and off again without beginning: nothing to undo
@@ -307,7 +312,9 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
             return
         self._mfa_on = False
         self._show(OFF)
-        self.notify(
+        # In the page's message line, not a toast: the next stage (switching MFA on again,
+        # beginning the process) clears it, so it never stands beside a running process.
+        self.query_one("#preferences-message", MessageLine).show(
             f"MFA is OFF: {_users(released)} {'is' if released == 1 else 'are'} no longer"
             " required to use it. The methods they set up are kept."
         )

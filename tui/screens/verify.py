@@ -48,7 +48,7 @@ from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.factors import Method
 from mfa.sending import SendResult
-from mfa.wording import countdown_words, describe_wait
+from mfa.wording import countdown_words, last_code_sentence
 from tui.literal import literal
 from tui.widgets.countdown import Countdown, CountdownButton, CountdownFinished
 from tui.widgets.message_line import MessageLine
@@ -78,6 +78,7 @@ NO_METHODS = (
     "You have no method to receive a code any more. Press Escape to go back, and ask an "
     "administrator for help."
 )
+
 
 def sent_to(masked: str) -> str:
     """The line that says where the live code went (the domain's words for a send)."""
@@ -349,10 +350,7 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         wait = result.resend_available_at - self.services.now()
         if wait <= self.services.config.security.resend_cooldown_seconds:
             return ""
-        return (
-            "That was the last code you can ask for now: you can ask for another in "
-            f"{describe_wait(wait)}."
-        )
+        return last_code_sentence(wait)
 
     # ------------------------------------------------------------------------------ verifying
 

@@ -16,6 +16,7 @@ from typing import ClassVar, cast
 from textual.dom import DOMNode
 from textual.worker import Worker, WorkerState
 
+from mfa.wording import clause
 from tui.widgets.message_line import MessageLine
 
 TRY_AGAIN = "Try again, or tell your administrator."
@@ -35,7 +36,9 @@ class ReportsWorkerErrors:
             return
         template = self.WORKER_FAILURES.get(event.worker.group)
         if template is not None:
-            self.worker_failed(event.worker.group, template.format(error=event.worker.error))
+            # A message that is a sentence already loses its full stop inside the template's.
+            error = clause(str(event.worker.error))
+            self.worker_failed(event.worker.group, template.format(error=error))
 
     def worker_failed(self, group: str, text: str) -> None:
         """Show ``text`` in the message line. Screens extend this to undo what was in progress."""
