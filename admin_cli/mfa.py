@@ -1,4 +1,7 @@
-"""The MFA commands: ``mfa-tui admin mfa enable | status | retry | disable``.
+"""The MFA commands: ``mfa-tui admin mfa enable | status | retry | disable | methods``.
+
+``methods`` shows, or with a list (``email,totp``) sets, the methods users may use, as the General
+Preferences checkboxes do (``mfa.method_policy``).
 
 The same job as the General Preferences screen (``mfa.mfa_process``): progress goes to stderr (a bar
 on a terminal, a plain line every 10 % otherwise), the summary and the failed users to stdout. The
@@ -24,7 +27,8 @@ from admin_cli.output import (
     out,
     shown,
 )
-from mfa import accounts, mfa_process
+from mfa import accounts, method_policy, mfa_process
+from mfa.method_policy import MethodPolicyError
 from mfa.mfa_process import JobProgress, MfaProcessError
 from mfa.services import Services
 
@@ -57,6 +61,16 @@ def add_parsers(commands: Any) -> None:
     disable.add_argument("--subscription", help="the subscription's name")
     disable.add_argument("--yes", action="store_true", help="don't ask for confirmation")
     disable.set_defaults(handler=_disable)
+    methods = mfa_commands.add_parser(
+        "methods",
+        help="show or set the methods users may use (email, sms, totp: the authenticator app)",
+    )
+    methods.add_argument(
+        "kinds", nargs="?", metavar="METHODS",
+        help="comma-separated, e.g. email,totp (at least one); without it, show them",
+    )  # fmt: skip
+    methods.add_argument("--subscription", help="the subscription's name")
+    methods.set_defaults(handler=_methods)
 
 
 def _positive(text: str) -> int:
@@ -76,7 +90,7 @@ def _refusals(handler: Handler) -> Handler:
     async def run(services: Services, args: argparse.Namespace) -> int:
         try:
             return await handler(services, args)
-        except MfaProcessError as error:
+        except (MfaProcessError, MethodPolicyError) as error:
             err(f"mfa-tui: {error}")
             return EXIT_FAILED
 
@@ -188,5 +202,21 @@ async def _disable(services: Services, args: argparse.Namespace) -> int:
     out(
         f"MFA is OFF for {subscription.name}: {count(released)} users are no longer required to"
         " use it; their methods are kept."
+    )
+    return EXIT_OK
+
+
+@_refusals
+async def _methods(services: Services, args: argparse.Namespace) -> int:
+    subscription = await accounts.require_subscription(services, args.subscription)
+    if args.kinds is None:
+        allowed = await method_policy.allowed_methods(services, subscription.id)
+    else:
+        allowed = await method_policy.set_allowed_methods(
+            services, subscription.id, method_policy.parse_methods(args.kinds)
+        )
+    out(
+        f"Methods users of {shown(subscription.name)} may use: {','.join(allowed)}"
+        f" ({method_policy.describe(allowed)})."
     )
     return EXIT_OK

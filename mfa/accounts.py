@@ -158,13 +158,19 @@ class ImportReport:
 
 
 async def create_subscription(services: Services, name: str, products: list[str]) -> int:
+    """A new subscription; it allows every MFA method (``mfa.method_policy.DEFAULT_ALLOWED``)."""
+    # Imported here: mfa.method_policy builds on mfa.factors, which builds on this module.
+    from mfa.method_policy import DEFAULT_ALLOWED, stored_form
+
     name = check_name(name, "The subscription's name")
     for product in products:
         check_name(product, "The product name")
     async with services.db.write() as conn:
         if await account_store.subscription_by_name(conn, name) is not None:
             raise AccountError(f"A subscription called '{shown(name)}' exists already.")
-        return await account_store.create_subscription(conn, name, products, services.now())
+        return await account_store.create_subscription(
+            conn, name, products, services.now(), stored_form(DEFAULT_ALLOWED)
+        )
 
 
 async def require_subscription(services: Services, name: str | None) -> Subscription:
@@ -276,11 +282,13 @@ async def create_subscription_with_admin(
     if await account_store.subscription_by_name(services.db, name) is not None:
         raise AccountError(f"A subscription called '{shown(name)}' exists already.")
     new, warning = await _checked_user(services, email, display_name, "admin", password, False)
+    from mfa.method_policy import DEFAULT_ALLOWED, stored_form  # see create_subscription
+
     async with services.db.write() as conn:
         if await account_store.subscription_by_name(conn, name) is not None:
             raise AccountError(f"A subscription called '{shown(name)}' exists already.")
         subscription_id = await account_store.create_subscription(
-            conn, name, products, services.now()
+            conn, name, products, services.now(), stored_form(DEFAULT_ALLOWED)
         )
         user_id = await _insert_new_user(services, conn, subscription_id, new, None)
     subscription = await account_store.subscription_by_id(services.db, subscription_id)

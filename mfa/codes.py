@@ -49,7 +49,15 @@ CODE_VOID = "That code was entered wrongly too many times and no longer works. S
 CODE_MALFORMED = f"Enter the {CODE_DIGITS}-digit code from the message."
 
 VerifyStatus = Literal[
-    "verified", "wrong", "expired", "void", "no_code", "locked", "malformed", "unavailable"
+    "verified",
+    "wrong",
+    "expired",
+    "void",
+    "no_code",
+    "locked",
+    "malformed",
+    "unavailable",
+    "replayed",
 ]
 """How a verification ended.
 
@@ -58,7 +66,8 @@ entries this code still allows; 0 means it is void now). ``expired``: too old; s
 ``void``: entered wrongly too often; send a new one. ``no_code``: no live code (never sent, used
 already, replaced, or for another purpose). ``locked``: the account must wait (``retry_at``).
 ``malformed``: not six digits; nothing was counted. ``unavailable``: the installation can't check
-codes (the key file); the message says what an administrator has to do.
+codes (the key file); the message says what an administrator has to do. ``replayed``: an
+authenticator app's code that was accepted already (``mfa.totp``); wait for the app's next code.
 """
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mfa.addresses import check_address
 from mfa.config import Config
+from mfa.method_policy import DEFAULT_ALLOWED, stored_form
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -80,16 +81,73 @@ async def is_seeded(services: Services) -> bool:
     return bool(await account_store.subscriptions(services.db))
 
 
-async def seed(services: Services) -> None:
-    """Fill an empty database with the demo subscription and accounts (idempotent)."""
-    if await is_seeded(services):
-        return
+GENERATED_DOMAIN = "acme-logistics.com"
+"""The domain of the generated users' addresses (``demo.user000026@acme-logistics.com``)."""
+
+
+def generated_email(number: int) -> str:
+    """The address of the ``number``-th user of a large demo (numbered after the named ones)."""
+    return f"demo.user{number:06d}@{GENERATED_DOMAIN}"
+
+
+async def seed(services: Services, users: int | None = None) -> None:
+    """Fill an empty database with the demo subscription and accounts (idempotent).
+
+    ``users``: make the subscription that many users in all (``mfa-tui --demo --users N``), the
+    named ones first, then generated ones (:func:`add_generated_users`); a seeded demo with fewer
+    gets the missing ones.
+    """
+    if not await is_seeded(services):
+        await _seed_named(services)
+    if users is not None:
+        await add_generated_users(services, users)
+
+
+async def add_generated_users(services: Services, total: int) -> int:
+    """Add users until the demo subscription has ``total``; returns how many were added.
+
+    Fast enough for hundreds of thousands: one transaction, one ``executemany``, one password hash
+    (the demo's user password, hashed once and shared), and addresses built to be valid, so no
+    address is checked one by one (the verdict is the one ``check_address`` gives them all).
+    """
+    subscription = await account_store.subscription_by_name(services.db, SUBSCRIPTION)
+    if subscription is None:
+        raise ValueError("The demo is not seeded.")
+    existing = await account_store.count_users(services.db, subscription.id)
+    missing = total - existing
+    if missing <= 0:
+        return 0
+    first = existing + 1
+    sample = check_address(generated_email(first))
+    assert sample.deliverable, sample.problem  # the pattern is valid; checked once, not per user
+    password_hash = await services.hasher.hash_async(USER_PASSWORD)
+    now = services.now()
+    generated = (
+        account_store.NewUser(
+            email=generated_email(number),
+            display_name=f"Demo User {number}",
+            role="user",
+            password_hash=password_hash,
+            email_deliverable=True,
+            email_problem=None,
+        )
+        for number in range(first, total + 1)
+    )
+    async with services.db.write() as conn:
+        await account_store.insert_users_many(conn, subscription.id, generated, now)
+        await audit.record(conn, now, "demo.users_generated", detail=f"{missing} accounts")
+    return missing
+
+
+async def _seed_named(services: Services) -> None:
 
     admin_hash = await services.hasher.hash_async(ADMIN_PASSWORD)
     user_hash = await services.hasher.hash_async(USER_PASSWORD)
     now = services.now()
     async with services.db.write() as conn:
-        subscription_id = await account_store.create_subscription(conn, SUBSCRIPTION, PRODUCTS, now)
+        subscription_id = await account_store.create_subscription(
+            conn, SUBSCRIPTION, PRODUCTS, now, stored_form(DEFAULT_ALLOWED)
+        )
         for account in DEMO_USERS:
             verdict = check_address(account.email, services.config.email.internal_domains)
             await account_store.insert_user(

@@ -16,6 +16,9 @@ The flows (user guide, "Setting up" and "Signing in with multi-factor authentica
   ``mfa.sending.send_sign_in_code`` to it; the dropdown lists :func:`sign_in_methods`;
   :func:`verify_sign_in`.
 - Security page: :func:`methods_of`, :func:`set_preferred`, :func:`remove_method`.
+- The authenticator app (``mfa.totp``) is a method like the others here: listed, the default,
+  removed. Nothing is sent to it: its setup starts with ``mfa.totp.start_totp_setup`` and
+  :func:`confirm_setup` / :func:`verify_sign_in` hand its codes to ``mfa.totp``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from mfa import codes
+from mfa import codes, totp
 from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.delivery import mask_email
@@ -37,6 +40,8 @@ from store import factors as factor_store
 from store.factors import MfaMethod
 
 __all__ = [
+    "APP_CODE_LINE",
+    "CODE_KINDS",
     "CODE_METHODS_NOTE",
     "KIND_NAMES",
     "FactorError",
@@ -52,15 +57,22 @@ __all__ = [
     "needs_setup",
     "remove_method",
     "set_preferred",
+    "shows_strength_note",
     "sign_in_methods",
     "verify_sign_in",
 ]
 
-KINDS = ("email", "sms")
+KINDS = ("email", "sms", "totp")
 """The method kinds this version can set up, in display order."""
 
-KIND_NAMES = {"email": "Email", "sms": "SMS"}
+CODE_KINDS = ("email", "sms")
+"""The kinds a code is sent to; an authenticator app (``totp``) makes its own codes."""
+
+KIND_NAMES = {"email": "Email", "sms": "SMS", "totp": totp.NAME}
 """What each kind is called on screen."""
+
+APP_CODE_LINE = "Enter the code from your authenticator app."
+"""Where a sign-in code comes from when the authenticator app is chosen (nothing is sent)."""
 
 CODE_METHODS_NOTE = (
     "Codes sent by email or text message are weaker than an authenticator app: anyone who can "
@@ -79,23 +91,29 @@ class Method:
 
     id: int
     kind: str
-    """``"email"`` or ``"sms"``."""
+    """``"email"``, ``"sms"`` or ``"totp"`` (an authenticator app)."""
     destination: str
-    """The address or E.164 number, in full (show :attr:`masked` instead on sign-in screens)."""
+    """The address or E.164 number, in full (show :attr:`masked` instead on sign-in screens);
+    empty for an authenticator app."""
     masked: str
-    """``j***@example.com`` or ``+1 ***-***-1234``."""
+    """``j***@example.com`` or ``+1 ***-***-1234``; empty for an authenticator app."""
     verified: bool
     last_used_at: float | None
 
     @property
     def name(self) -> str:
-        """``Email`` or ``SMS``."""
+        """``Email``, ``SMS`` or ``Authenticator app``."""
         return KIND_NAMES.get(self.kind, self.kind)
 
     @property
     def label(self) -> str:
-        """For a dropdown: ``Email (j***@example.com)``."""
-        return f"{self.name} ({self.masked})"
+        """For a dropdown: ``Email (j***@example.com)``, or ``Authenticator app``."""
+        return f"{self.name} ({self.masked})" if self.masked else self.name
+
+    @property
+    def sends_codes(self) -> bool:
+        """A code is sent to it (email, SMS); an authenticator app makes its own."""
+        return self.kind in CODE_KINDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +133,14 @@ class LiveCode:
 
 
 def allowed_kinds_of(allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The kinds of ``allowed`` this version knows, in display order."""
     return tuple(kind for kind in KINDS if kind in allowed)
+
+
+def shows_strength_note(kinds: tuple[str, ...] | list[str]) -> bool:
+    """Whether a screen offering ``kinds`` says that sent codes are weaker than an app: only when
+    both a sent code and the stronger authenticator app are on offer."""
+    return totp.KIND in kinds and any(kind in CODE_KINDS for kind in kinds)
 
 
 async def allowed_kinds(services: Services, user: Account) -> tuple[str, ...]:
@@ -192,6 +217,8 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
     On success the method is verified at the address or number the code went to (a changed phone
     number takes effect only now), becomes the last method used, and the event is audited.
     """
+    if kind == totp.KIND:
+        return await totp.confirm_totp_setup(services, user.id, code)
     if kind not in KINDS:
         raise FactorError(f"Unknown method {kind!r}.")
     now = services.now()
@@ -236,12 +263,17 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
 # --------------------------------------------------------------------------------------- sign-in
 
 
-async def verify_sign_in(services: Services, user: Account, code: str) -> VerifyResult:
-    """The Verify screen's "Verify": judge the code sent by :func:`send_sign_in_code`.
+async def verify_sign_in(
+    services: Services, user: Account, code: str, method: Method | None = None
+) -> VerifyResult:
+    """The Verify screen's "Verify": judge the code sent by :func:`send_sign_in_code`, or, with
+    the authenticator app chosen (``method``), the code the app shows (``mfa.totp``).
 
     Success records ``last_used_at`` on the method and ``users.last_method_id`` (the next sign-in
     defaults to it), clears the account's failure count, and is audited; so is every failure.
     """
+    if method is not None and method.kind == totp.KIND:
+        return await totp.verify_totp_sign_in(services, user.id, code)
     now = services.now()
     try:
         box = secret_box(services.config.key_path)
@@ -362,7 +394,10 @@ async def _audit_rejection(
 
 
 def mask_destination(kind: str, destination: str) -> str:
-    """An address or number as sign-in screens show it: ``j***@example.com``, ``+1 ***-***-1234``."""
+    """An address or number as sign-in screens show it: ``j***@example.com``, ``+1 ***-***-1234``;
+    empty for an authenticator app, which has no destination."""
+    if kind == totp.KIND:
+        return ""
     return mask_email(destination) if kind == "email" else mask_phone(destination)
 
 

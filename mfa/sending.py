@@ -4,7 +4,8 @@ This is what the Setup and Verify screens call to send a code (with ``app.servic
 themselves (listing, verifying, removing, the default) are ``mfa.factors``. A send:
 
 1. reads everything its rules look at once (``store.factors.send_state``: the account's failure
-   count and wait, its last successful send, the sends in the window, the method), inside the
+   count and wait, the last successful send to the method, the sends in the window, the
+   method), inside the
    ``BEGIN IMMEDIATE`` transaction that also takes the method's next counter, so concurrent sends
    from several processes never share a code;
 2. decides in one place (:func:`send_refusal`, a pure function);
@@ -13,9 +14,11 @@ themselves (listing, verifying, removing, the default) are ``mfa.factors``. A se
    toward the cooldown and the limit, so a failed send consumes nothing and starts no cooldown.
 
 The rules, with the defaults of ``SecurityConfig``: an account that has to wait after too many
-failures (``mfa.throttle``) gets no code; another code may be sent ``resend_cooldown_seconds`` (30)
-after the last send that *succeeded*, and at most ``sends_per_window`` (5) per
-``send_window_seconds`` (900) per account, counted by every process on the host.
+failures (``mfa.throttle``) gets no code; another code may be sent to the same method
+``resend_cooldown_seconds`` (30) after the last send to it that *succeeded* (a code to another
+method goes at once: people switch because the first code didn't come), and at most
+``sends_per_window`` (5) per ``send_window_seconds`` (900) per account, whatever the methods,
+counted by every process on the host.
 
 Nothing here raises for something a person did (an invalid number, a mail server that is down):
 that comes back as a :class:`SendResult` whose ``message`` can be shown as it is (it may contain
@@ -37,7 +40,13 @@ from mfa.config import Config, SecurityConfig
 from mfa.delivery import DeliveryError, Message, SmsProvider, mask_email
 from mfa.delivery.email import EmailSender
 from mfa.delivery.sms import sms_provider_from_config
-from mfa.factors import FactorError, allowed_kinds, mask_destination, sign_in_methods
+from mfa.factors import (
+    APP_CODE_LINE,
+    FactorError,
+    allowed_kinds,
+    mask_destination,
+    sign_in_methods,
+)
 from mfa.keys import SecretKeyError, secret_box
 from mfa.phones import InvalidPhoneNumber, normalise_mobile
 from mfa.services import Services
@@ -189,12 +198,16 @@ def _window_end(
     return recent[len(recent) - security.sends_per_window] + security.send_window_seconds
 
 
-async def next_send_at(services: Services, user: Account) -> float | None:
-    """When the user may ask for another code (a Resend countdown's end); None: now."""
+async def next_send_at(services: Services, user: Account, kind: str | None = None) -> float | None:
+    """When the user may ask for another code to their ``kind`` method (a Resend countdown's
+    end); None: now. Without ``kind``, the cooldown after the account's last send to any method.
+    """
     security = services.config.security
     now = services.now()
     async with services.db.write() as conn:
-        state = await factor_store.send_state(conn, user.id, now - security.send_window_seconds)
+        state = await factor_store.send_state(
+            conn, user.id, now - security.send_window_seconds, kind
+        )
     if state is None:
         return None
     wait = send_wait(state.last_sent_at, state.sent_since, now, security)
@@ -249,6 +262,8 @@ async def send_sign_in_code(services: Services, user: Account, method_id: int) -
         return SendResult(
             False, "not_available", "That method isn't set up any more. Choose another method."
         )
+    if not method.sends_codes:
+        return SendResult(False, "not_available", APP_CODE_LINE, method_id=method.id)
     deliverable, problem = (
         await current_verdict(services, fresh) if method.kind == "email" else (True, None)
     )

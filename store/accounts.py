@@ -6,6 +6,7 @@ Functions that take ``conn`` run inside the caller's write transaction; function
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
@@ -30,11 +31,22 @@ class NewUser:
 
 
 async def create_subscription(
-    conn: aiosqlite.Connection, name: str, products: list[str], now: float
+    conn: aiosqlite.Connection,
+    name: str,
+    products: list[str],
+    now: float,
+    allowed_methods: str | None = None,
 ) -> int:
-    cursor = await conn.execute(
-        "INSERT INTO subscriptions (name, created_at) VALUES (?, ?)", (name, now)
-    )
+    """Insert a subscription; ``allowed_methods`` (``email,sms,totp``) or the column's default."""
+    if allowed_methods is None:
+        cursor = await conn.execute(
+            "INSERT INTO subscriptions (name, created_at) VALUES (?, ?)", (name, now)
+        )
+    else:
+        cursor = await conn.execute(
+            "INSERT INTO subscriptions (name, allowed_methods, created_at) VALUES (?, ?, ?)",
+            (name, allowed_methods, now),
+        )
     subscription_id = int(cursor.lastrowid or 0)
     for product in products:
         await conn.execute("INSERT OR IGNORE INTO products (name) VALUES (?)", (product,))
@@ -68,6 +80,51 @@ async def insert_user(
         ),
     )
     return int(cursor.lastrowid or 0)
+
+
+async def set_allowed_methods(
+    conn: aiosqlite.Connection, subscription_id: int, allowed_methods: str
+) -> bool:
+    """Store which method kinds the subscription allows; False when it doesn't exist."""
+    cursor = await conn.execute(
+        "UPDATE subscriptions SET allowed_methods = ? WHERE id = ?",
+        (allowed_methods, subscription_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def insert_users_many(
+    conn: aiosqlite.Connection, subscription_id: int, users: Iterable[NewUser], now: float
+) -> None:
+    """Insert many users in one statement run (``executemany``), for seeding large demos."""
+    await conn.executemany(
+        "INSERT INTO users (subscription_id, email, email_key, email_deliverable, email_problem,"
+        " display_name, role, status, password_hash, mfa_required, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (
+                subscription_id,
+                user.email,
+                email_key(user.email),
+                int(user.email_deliverable),
+                user.email_problem,
+                user.display_name,
+                user.role,
+                user.status,
+                user.password_hash,
+                int(user.mfa_required),
+                now,
+            )
+            for user in users
+        ),
+    )
+
+
+async def count_users(reader: Reader, subscription_id: int) -> int:
+    row = await fetchone(
+        reader, "SELECT count(*) FROM users WHERE subscription_id = ?", (subscription_id,)
+    )
+    return int(row[0]) if row else 0
 
 
 async def subscriptions(db: Database) -> list[Subscription]:

@@ -225,7 +225,8 @@ class SendState:
     locked_until: float | None
     """The earliest time of the account's next attempt (``users.locked_until``)."""
     last_sent_at: float | None
-    """When the account's last successful send happened (None: none remembered)."""
+    """When the last successful send to the method asked for happened (without a kind: to any
+    of the account's methods); None: none remembered. The resend cooldown counts from it."""
     sent_since: tuple[float, ...]
     """When the successful sends later than the ``since`` asked for happened, oldest first."""
     method: MfaMethod | None
@@ -235,22 +236,31 @@ class SendState:
 async def send_state(
     conn: aiosqlite.Connection, user_id: int, since: float, kind: str | None = None
 ) -> SendState | None:
-    """What a send to the user's ``kind`` method decides on; None when the account is gone."""
+    """What a send to the user's ``kind`` method decides on; None when the account is gone.
+
+    With ``kind``, the last send is the last one to that method (none before the method exists);
+    without, the account's last send to any method. ``sent_since`` is always the account's.
+    """
     async with conn.execute(
-        "SELECT failed_attempts, locked_until,"
-        " (SELECT max(sent_at) FROM otp_sends WHERE user_id = users.id) AS last_sent_at"
-        " FROM users WHERE id = ?",
-        (user_id,),
+        "SELECT failed_attempts, locked_until FROM users WHERE id = ?", (user_id,)
     ) as cursor:
         row = await cursor.fetchone()
     if row is None:
         return None
+    method = await method_of_kind(conn, user_id, kind) if kind is not None else None
+    if kind is None:
+        last_sql, last_args = "SELECT max(sent_at) FROM otp_sends WHERE user_id = ?", (user_id,)
+    else:
+        last_sql = "SELECT max(sent_at) FROM otp_sends WHERE user_id = ? AND method_id = ?"
+        last_args = (user_id, method.id if method is not None else -1)
+    async with conn.execute(last_sql, last_args) as cursor:
+        last = await cursor.fetchone()
     return SendState(
         failures=int(row["failed_attempts"]),
         locked_until=_float_or_none(row["locked_until"]),
-        last_sent_at=_float_or_none(row["last_sent_at"]),
+        last_sent_at=_float_or_none(last[0]) if last is not None else None,
         sent_since=tuple(await _send_times_after(conn, user_id, since)),
-        method=await method_of_kind(conn, user_id, kind) if kind is not None else None,
+        method=method,
     )
 
 

@@ -240,7 +240,7 @@ def create_app(services: Services, *, demo: bool = False) -> MfaApp:
     return MfaApp(services, demo=demo)
 
 
-async def _run(config: Config, demo: bool, reset: bool) -> int:
+async def _run(config: Config, demo: bool, reset: bool, demo_users: int | None = None) -> int:
     from mfa import demo as demo_data  # only --demo uses it
 
     db_path = demo_data.demo_database_path(config) if demo else config.database_path
@@ -255,7 +255,7 @@ async def _run(config: Config, demo: bool, reset: bool) -> int:
         return 2
     try:
         if demo:
-            await demo_data.seed(services)
+            await demo_data.seed(services, demo_users)
         from mfa.audit_log import prune  # old audit events go at start-up (bounded)
 
         await prune(services)
@@ -266,12 +266,15 @@ async def _run(config: Config, demo: bool, reset: bool) -> int:
         await services.close()
 
 
-def run_app(config: Config, *, demo: bool = False, reset: bool = False) -> int:
-    """Run the terminal UI until the user quits; returns the exit code."""
+def run_app(
+    config: Config, *, demo: bool = False, reset: bool = False, demo_users: int | None = None
+) -> int:
+    """Run the terminal UI until the user quits; returns the exit code. ``demo_users``: with
+    ``demo``, seed that many users in all (``--users``)."""
     if not demo:
         return asyncio.run(_run(config, demo, reset))
     # The demo's mail server (its own thread) receives the real SMTP traffic of the codes.
     from mfa.demo_mail import DemoMailSink, demo_config
 
     with DemoMailSink() as mail_server:
-        return asyncio.run(_run(demo_config(config, mail_server), demo, reset))
+        return asyncio.run(_run(demo_config(config, mail_server), demo, reset, demo_users))

@@ -20,6 +20,10 @@ EXIT_UNUSABLE = 2
 """The command could not run at all (a bad configuration, an unusable database)."""
 
 
+MAX_DEMO_USERS = 2_000_000
+"""The most users ``--demo --users`` seeds (a bound on a mistyped number, not on the product)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top level: the UI's options and an optional ``admin`` followed by its own arguments."""
     parser = argparse.ArgumentParser(
@@ -36,11 +40,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--reset", action="store_true", help="with --demo: start the demo over")
     parser.add_argument(
+        "--users", type=_user_count, metavar="N",
+        help="with --demo: seed N users in all (e.g. 200000, so the MFA process can be watched)",
+    )  # fmt: skip
+    parser.add_argument(
         "command", nargs="?", choices=["admin"], metavar="admin ...",
         help="headless administration (no terminal UI)",
     )  # fmt: skip
     parser.add_argument("admin_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
+
+
+def _user_count(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_DEMO_USERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_DEMO_USERS:,}")
+    return value
 
 
 def build_admin_parser() -> argparse.ArgumentParser:
@@ -72,9 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(admin_cli.run(config, admin_args))
     if args.reset and not args.demo:
         parser.error("--reset goes with --demo")
+    if args.users is not None and not args.demo:
+        parser.error("--users goes with --demo")
     from tui.app import run_app  # Textual is imported only for the terminal UI.
 
-    return run_app(config, demo=args.demo, reset=args.reset)
+    return run_app(config, demo=args.demo, reset=args.reset, demo_users=args.users)
 
 
 if __name__ == "__main__":

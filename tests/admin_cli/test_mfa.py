@@ -167,3 +167,20 @@ def test_plain_progress_lines_come_every_ten_percent() -> None:
     assert [line.split(":")[1].split(",")[0].strip() for line in lines] == [
         f"{percent}%" for percent in range(0, 101, 10)
     ]
+
+
+def test_methods_shows_and_sets_the_methods_users_may_use(demo_db: Path) -> None:
+    shown = run(demo_db, "mfa", "methods")
+    assert shown.returncode == 0, shown.stderr
+    assert "email,sms,totp" in shown.stdout  # the demo allows all three
+
+    changed = run(demo_db, "mfa", "methods", "email,totp")
+    assert changed.returncode == 0, changed.stderr
+    assert "email,totp (Email, Authenticator app)" in changed.stdout
+    assert "email,totp" in run(demo_db, "mfa", "methods").stdout
+
+    for bad, says in (("fax", "Unknown method 'fax'"), (",", "at least one")):
+        refused = run(demo_db, "mfa", "methods", bad)
+        assert refused.returncode == 1
+        assert says in refused.stderr
+    assert "email,totp" in run(demo_db, "mfa", "methods").stdout  # unchanged by the refusals

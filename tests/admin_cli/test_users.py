@@ -190,3 +190,15 @@ def test_undecodable_bytes_in_arguments_and_stdin_get_one_line(initialised: Path
         result = run_bytes(initialised, b"users", b"set-password", b"boss@example.com", stdin=b"pass\xe4word long\n", locale=locale)
         assert result.returncode == 1, result.stderr
         assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
+
+
+def test_init_allows_every_method_including_the_authenticator_app(tmp_path: Path) -> None:
+    db = tmp_path / "mfa.db"
+    result = run(
+        db, "init", "--subscription", "Acme", "--email", "admin@acme.com",
+        stdin="a long and unusual passphrase\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    shown = run(db, "mfa", "methods")
+    assert shown.returncode == 0, shown.stderr
+    assert "app" in shown.stdout.lower() or "totp" in shown.stdout.lower()

@@ -109,7 +109,9 @@ class Mta:
         """The messages in the maildir once there are ``count`` (Exim delivers in the background)."""
         deadline = time.monotonic() + wait
         while True:
-            files = sorted((self.root / "mail" / "new").glob("*")) if self._has_mail() else []
+            # Oldest first by delivery time: maildir names don't sort by time within a second.
+            found = (self.root / "mail" / "new").glob("*") if self._has_mail() else []
+            files = sorted(found, key=lambda path: (path.stat().st_mtime_ns, path.name))
             if len(files) >= count or time.monotonic() > deadline:
                 break
             time.sleep(0.05)

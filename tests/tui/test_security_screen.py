@@ -56,10 +56,14 @@ ONLY_METHOD = (
 
 @pytest.fixture
 async def services(tmp_path: Path, clock: ManualClock, sink: SmtpSink) -> AsyncIterator[Services]:
-    """Demo data, MFA on for everyone, email through the sink, texts kept in the outbox."""
+    """Demo data, MFA on for everyone, email through the sink, texts kept in the outbox. These
+    tests are about the methods codes are sent to: the subscription allows email and SMS (the
+    authenticator app's tests allow it again)."""
     config = dataclasses.replace(temp_config(tmp_path), email=sink.email_config())
     opened = await seeded_services(tmp_path, clock, mfa_enabled=True, config=config)
     opened.demo = True
+    async with opened.db.write() as conn:
+        await conn.execute("UPDATE subscriptions SET allowed_methods = 'email,sms'")
     try:
         yield opened
     finally:

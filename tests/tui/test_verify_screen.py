@@ -288,34 +288,51 @@ async def test_switching_sends_exactly_one_code_to_the_chosen_method_and_it_beco
         assert isinstance(app.screen, HomeScreen)
 
 
-async def test_switching_too_soon_sends_the_code_when_the_cooldown_ends(
+async def test_switching_methods_sends_there_at_once_and_once(
+    tmp_path: Path, clock: ManualClock, jordan: MfaUser
+) -> None:
+    # The resend cooldown belongs to the method: a person switches because the first code didn't
+    # come, so the other method gets its code at once (the account's send limit still counts).
+    async with verifying(tmp_path, clock, jordan) as (_app, pilot, screen):
+        mails, texts = jordan.mails(), await jordan.texts()
+        assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
+        clock.advance(12)
+        await choose_method(pilot, "up")
+        assert jordan.mails() == mails + 1
+        assert await jordan.texts() == texts
+        # Both lines speak of the method now chosen.
+        assert sent_line(screen) == f"We sent a code to {MASKED_EMAIL}."
+        assert message(screen) == ""
+        assert pending(screen) == ""
+        assert button(screen, "resend") == ("Resend code (30 s)", True)
+        await tick(pilot)
+        clock.advance(60)
+        await tick(pilot)
+        await settle(pilot)
+        assert jordan.mails() == mails + 1  # nothing more goes out later
+        assert await jordan.texts() == texts
+        await enter_code(pilot, jordan.mailed_code())
+        assert isinstance(pilot.app.screen, HomeScreen)
+
+
+async def test_switching_back_within_the_methods_cooldown_waits_for_it(
     tmp_path: Path, clock: ManualClock, jordan: MfaUser
 ) -> None:
     async with verifying(tmp_path, clock, jordan) as (_app, pilot, screen):
         mails, texts = jordan.mails(), await jordan.texts()
-        clock.advance(12)
-        await choose_method(pilot, "up")
-        assert jordan.mails() == mails
-        assert pending(screen) == f"We'll send a code to {MASKED_EMAIL} in 18 s."
-        # Meanwhile the code sent by SMS still works.
-        assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
-        assert button(screen, "resend") == ("Resend code (18 s)", True)
-        clock.advance(17)
-        await tick(pilot)
-        assert pending(screen) == f"We'll send a code to {MASKED_EMAIL} in 1 s."
-        assert jordan.mails() == mails
-        clock.advance(1)
-        await tick(pilot)
-        await settle(pilot)
+        clock.advance(5)
+        await choose_method(pilot, "up")  # email: at once
         assert jordan.mails() == mails + 1
+        clock.advance(5)
+        await choose_method(pilot, "down")  # SMS again, 10 s after its code
         assert await jordan.texts() == texts
-        assert sent_line(screen) == f"We sent a code to {MASKED_EMAIL}."
-        assert message(screen) == ""
-        assert button(screen, "resend") == ("Resend code (30 s)", True)
-        # Nothing more goes out later.
-        clock.advance(60)
+        assert sent_line(screen) == ""  # not the email's line any more
+        assert pending(screen) == f"We'll send a code to {MASKED_PHONE} in 20 s."
+        clock.advance(20)
         await tick(pilot)
         await settle(pilot)
+        assert await jordan.texts() == texts + 1
+        assert sent_line(screen) == f"We sent a code to {MASKED_PHONE}."
         assert jordan.mails() == mails + 1
 
 

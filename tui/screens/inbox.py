@@ -25,8 +25,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from mfa import demo
+from mfa import demo, totp
 from mfa.demo import DemoMessage
+from mfa.totp import DemoAppCode
 from tui.literal import literal
 
 if TYPE_CHECKING:
@@ -48,6 +49,19 @@ POLL_SECONDS = 1.0
 NOTIFICATIONS_AT_ONCE = 3
 """At most this many notifications for messages that arrive together (the inbox has them all)."""
 CHANNEL_NAMES = {"email": "Email", "sms": "SMS"}
+APP_CODES_TITLE = "Authenticator app codes (demo aid)"
+APP_CODES_ABOUT = "A phone's app would show these now; a real installation never shows them."
+
+
+def app_codes_text(codes: list[DemoAppCode]) -> Text:
+    """The demo aid: each demo user's current authenticator code (addresses shown literally)."""
+    text = Text(APP_CODES_ABOUT)
+    for entry in codes:
+        text.append("\n")
+        text.append_text(literal(entry.email))
+        text.append(f": {entry.code[:3]} {entry.code[3:]}", style="bold")
+        text.append(f" ({entry.seconds_left} s left)")
+    return text
 
 
 def sent_time(message: DemoMessage) -> str:
@@ -103,11 +117,24 @@ class DemoInboxScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="inbox"):
             yield Static(INBOX_ABOUT, id="inbox-about")
+            yield Static(id="inbox-app-codes", classes="-none")
             yield Vertical(id="inbox-messages")
         yield Footer()
 
     def on_mount(self) -> None:
         self.reload()
+        self.reload_app_codes()
+        # The codes change every 30 s and count down; only while the inbox is open.
+        self.set_interval(1.0, self.reload_app_codes)
+
+    @work(exclusive=True, group="inbox-app-codes", exit_on_error=False)
+    async def reload_app_codes(self) -> None:
+        """Show the current authenticator codes of the demo users who set an app up."""
+        codes = await totp.demo_app_codes(self.services)
+        aid = self.query_one("#inbox-app-codes", Static)
+        aid.set_class(not codes, "-none")
+        aid.border_title = APP_CODES_TITLE
+        aid.update(app_codes_text(codes) if codes else "")
 
     @work(exclusive=True, group="inbox-load", exit_on_error=False)
     async def reload(self) -> None:

@@ -6,6 +6,9 @@ shows "MFA settings processing" with a progress bar, then "MFA settings complete
 failed, how many succeeded and failed, a table of the failed users (their address can be fixed from
 it with ``e``) and **Retry MFA Process**. Opening the screen while a job runs, in this session or
 another, shows that job, and resumes it when the process running it has stopped.
+
+Below, the methods users may use (``mfa.method_policy``): a checkbox each for Email, SMS and
+Authenticator app, saved as soon as one changes; the last one ticked can't be unticked.
 """
 
 from __future__ import annotations
@@ -18,10 +21,21 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Label, ProgressBar, Static, Switch
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Footer,
+    Header,
+    Label,
+    ProgressBar,
+    Static,
+    Switch,
+)
 
-from mfa import mfa_process
+from mfa import method_policy, mfa_process
 from mfa.accounts import Account
+from mfa.factors import KIND_NAMES, KINDS
 from mfa.mfa_process import FailedUser, JobProgress, MfaProcessError
 from mfa.wording import count_words
 from tui.jobs import MfaProcessStopped, MfaProcessUpdated
@@ -29,6 +43,7 @@ from tui.literal import literal
 from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
 from tui.widgets.message_line import MessageLine
 from tui.widgets.stage import Stage, show_stage
+from tui.widgets.tick_box import TickBox
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -129,6 +144,10 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
                 yield DataTable(id="failed-users", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="mfa-more-failures")
                 yield Button("Retry MFA Process", id="retry-mfa", variant="warning")
+            yield Label("Methods users may use", id="methods-label")
+            with Horizontal(id="allowed-methods"):
+                for kind in KINDS:
+                    yield TickBox(KIND_NAMES[kind], id=f"allow-{kind}", disabled=True)
             yield MessageLine(id="preferences-message")
         yield Footer()
 
@@ -189,6 +208,7 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
         mfa_enabled = await mfa_process.mfa_enabled(services, self.user.subscription_id)
         if mfa_enabled is None:
             raise MfaProcessError("Your subscription no longer exists.")
+        self._show_allowed(await method_policy.allowed_methods(services, self.user.subscription_id))
         job = await mfa_process.latest_job(services, self.user.subscription_id)
         self.job_id = job.job_id if job is not None else None
         self._mfa_on = mfa_enabled
@@ -268,6 +288,40 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
     @work(exclusive=True, group="preferences-load", exit_on_error=False)
     async def _load_result(self, job: JobProgress) -> None:
         await self._show_result(job)
+
+    # ---- the methods users may use ---------------------------------------------------------
+
+    def _show_allowed(self, kinds: tuple[str, ...]) -> None:
+        """Tick the allowed methods without it counting as the admin's choice."""
+        for kind in KINDS:
+            box = self.query_one(f"#allow-{kind}", Checkbox)
+            with box.prevent(Checkbox.Changed):
+                box.value = kind in kinds
+            box.disabled = False
+
+    def _ticked(self) -> tuple[str, ...]:
+        return tuple(kind for kind in KINDS if self.query_one(f"#allow-{kind}", Checkbox).value)
+
+    @on(Checkbox.Changed, "#allowed-methods Checkbox")
+    def _allowed_changed(self, event: Checkbox.Changed) -> None:
+        message = self.query_one("#preferences-message", MessageLine)
+        kinds = self._ticked()
+        if not kinds:
+            with event.checkbox.prevent(Checkbox.Changed):
+                event.checkbox.value = True
+            message.error(method_policy.NONE_ALLOWED)
+            return
+        self._save_allowed(kinds)
+
+    @work(exclusive=True, group="preferences-change", exit_on_error=False)
+    async def _save_allowed(self, kinds: tuple[str, ...]) -> None:
+        services = self.mfa_app.services
+        saved = await method_policy.set_allowed_methods(
+            services, self.user.subscription_id, kinds, actor_id=self.user.id
+        )
+        self.query_one("#preferences-message", MessageLine).show(
+            f"Users may use: {method_policy.describe(saved)}."
+        )
 
     # ---- the switch ------------------------------------------------------------------------
 

@@ -47,6 +47,9 @@ LAST_USED = "last-used"
 USE_LAST_LABEL = "Use last method used"
 NO_METHODS = "You have no verification methods yet."
 REMOVE_DETAIL = "Sign-in codes won't be sent there any more."
+REMOVE_APP_DETAIL = "Codes from this app won't be accepted any more."
+APP_DESTINATION = "Shown by the app"
+"""The "Codes go to" column of an authenticator app."""
 NEW_CODES_QUESTION = "Make a new set of recovery codes?"
 NEW_CODES_DETAIL = "Your current recovery codes stop working at once."
 
@@ -70,7 +73,8 @@ def last_used_text(at: float | None, now: float) -> str:
 def add_label(kinds: tuple[str, ...]) -> str:
     """The Add button's label for the kinds that can still be added."""
     if len(kinds) == 1:
-        return f"Add {KIND_NAMES[kinds[0]]}"
+        # "Add Authenticator app" would push "Change password" off an 80-column row.
+        return "Add an app" if kinds[0] == "totp" else f"Add {KIND_NAMES[kinds[0]]}"
     return "Add a method"
 
 
@@ -253,7 +257,7 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
             is_default = state.default is not None and state.default.id == method.id
             table.add_row(
                 method.name,
-                literal(method.masked),
+                literal(method.masked) if method.sends_codes else APP_DESTINATION,
                 "Verified" if method.verified else "Not verified",
                 last_used_text(method.last_used_at, now),
                 "Yes" if is_default else "",
@@ -277,6 +281,7 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         add.label = add_label(state.addable) if state.addable else ""
         self.query_one("#security-change-phone").display = state.verified_sms is not None
         self.query_one("#security-remove").display = bool(state.methods)
+        self.query_one("#security-note").display = factors.shows_strength_note(state.allowed)
         self.query_one("#security-recovery", Static).update(
             recovery_text(state.recovery_left, state.has_recovery_set)
         )
@@ -384,9 +389,8 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         method = self.highlighted_method()
         if method is None:
             return
-        dialog = ConfirmDialog(
-            f"Remove {method.label}?", REMOVE_DETAIL, confirm="Remove", cancel="Keep"
-        )
+        detail = REMOVE_DETAIL if method.sends_codes else REMOVE_APP_DETAIL
+        dialog = ConfirmDialog(f"Remove {method.label}?", detail, confirm="Remove", cancel="Keep")
         self.app.push_screen(dialog, partial(self._remove_answered, method))
 
     def _remove_answered(self, method: Method, confirmed: bool | None) -> None:

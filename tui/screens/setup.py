@@ -3,7 +3,7 @@
 The user guide's "Setting up multi-factor authentication (users)", step by step: a card per method
 the subscription allows, each with its **Setup** button; email: **Send me the code** (to the
 account's address); SMS: the mobile number and **Send code**; then the code received and
-**Verify**. Once one method is verified the screen says so and offers the other card's Setup (an
+**Verify**; the authenticator app: its QR code and key, then the app's code and **Verify**. Once one method is verified the screen says so and offers the other card's Setup (an
 optional second method) or **Continue**, which finishes the sign-in (``MfaApp.complete_sign_in``).
 The cards and the work behind them live in ``tui.widgets.method_cards``.
 """
@@ -111,6 +111,8 @@ class SetupScreen(ReportsWorkerErrors, Screen[None]):
             self.stage = SetupStage.NO_METHODS
             status.show(NO_METHODS)
             return
+        # Sent codes are weaker than an authenticator app: said only when one is on offer.
+        self.set_class(not factors.shows_strength_note(kinds), "-no-note")
         await self.query_one("#setup", VerticalScroll).mount(
             MethodCards(self.user, kinds, id="setup-cards")
         )
@@ -121,7 +123,7 @@ class SetupScreen(ReportsWorkerErrors, Screen[None]):
     @on(MethodCards.MethodVerified)
     def _method_verified(self, message: MethodCards.MethodVerified) -> None:
         cards = self.query_one(MethodCards)
-        others_open = any(card.stage is not CardStage.DONE for card in cards.cards)
+        others_open = any(card.stage is not CardStage.DONE for card in cards.all_cards)
         parts = [SET_UP, SECOND_METHOD if others_open else "", CONTINUE_HINT]
         self.query_one("#setup-status", MessageLine).success(
             " ".join(part for part in parts if part)

@@ -9,9 +9,13 @@ What the screen does (the rules themselves live in ``mfa.factors`` and ``mfa.cod
 - On arrival it sends one code to the default method (the preferred one, else the last used),
   unless a sign-in code that still works was sent a moment ago (the person went back and signed
   in again): then it shows where that code went and sends nothing.
-- The dropdown (a ``Select``) lists the user's methods; choosing another one sends one code there.
-  ``Select.Changed`` also fires when the dropdown is mounted with its value: a change to the
-  method already chosen is ignored, so nothing is sent twice.
+- The dropdown (a ``Select``) lists the user's methods; choosing another one sends one code there,
+  at once (the resend cooldown is per method). ``Select.Changed`` also fires when the dropdown is
+  mounted with its value: a change to the method already chosen is ignored, so nothing is sent
+  twice. The lines above and below the form always describe the method now chosen.
+- The authenticator app is one of the choices (and can be the default): nothing is sent, the
+  screen says "Enter the code from your authenticator app." and Resend is not offered (the
+  screen's ``-app`` class).
 - **Resend code** sends again to the chosen method. After a send that succeeded it counts down
   (30 s by default) on its label; a failed send starts no countdown and says why. A send asked
   for (on arrival or by a switch) while that countdown runs goes out when it ends, and the screen
@@ -46,7 +50,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from mfa import factors, recovery, sending
 from mfa.accounts import Account
 from mfa.codes import VerifyResult
-from mfa.factors import Method
+from mfa.factors import APP_CODE_LINE, Method
 from mfa.sending import SendResult
 from mfa.wording import countdown_words, last_code_sentence
 from tui.literal import literal
@@ -146,6 +150,8 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         arrival or by a switch came too soon after the previous one)."""
         self.using_recovery = False
         """The dropdown shows "Use a recovery code": Verify takes a recovery code."""
+        self.sent_method_id: int | None = None
+        """The method the "We sent a code to ..." line speaks of."""
 
     @property
     def services(self) -> Services:
@@ -212,7 +218,10 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
             CHECKING_LABEL if self.checking else None,
         )
         resend = self.query_one("#resend", CountdownButton)
-        resend.set_held(self.sending or self.chosen_method_id is None or self.using_recovery)
+        chosen = self.methods.get(self.chosen_method_id) if self.chosen_method_id else None
+        resend.set_held(
+            self.sending or chosen is None or not chosen.sends_codes or self.using_recovery
+        )
 
     def _method_select(self) -> Select[int] | None:
         found = self.query("#verify-method")
@@ -257,10 +266,14 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         )
         await self.query_one("#verify-method-slot").mount(select)
         self.stage = VerifyStage.READY
+        chosen = self.methods[self.chosen_method_id]
         if live is not None and already_sent:
+            self.sent_method_id = live.method_id
             self.sent_line.show(sent_to(live.masked_destination))
-            self.resend_at = await sending.next_send_at(services, self.user)
+            self.resend_at = await sending.next_send_at(services, self.user, chosen.kind)
             self._update_waits()
+        elif not chosen.sends_codes:
+            self._use_app()
         else:
             self._start_send(self.chosen_method_id)
 
@@ -277,7 +290,23 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         if not isinstance(value, int) or value == self.chosen_method_id:
             return  # the Select announcing the value it was mounted with, or no change
         self.chosen_method_id = value
-        self._start_send(value)
+        method = self.methods.get(value)
+        if method is not None and not method.sends_codes:
+            self._use_app()
+        else:
+            self._start_send(value)
+
+    def _use_app(self) -> None:
+        """The authenticator app is chosen: nothing is sent; its code is entered."""
+        self.pending_send_id = None
+        self.query_one("#verify-pending", Countdown).stop()
+        self.sent_method_id = self.chosen_method_id
+        self.sent_line.show(APP_CODE_LINE)
+        self.message_line.clear()
+        self.add_class("-app")
+        self._update_buttons()
+        self.query_one("#verify-code", Input).clear()
+        self._focus("#verify-code")
 
     def _use_recovery(self, on: bool) -> None:
         """Switch the code field between a sent code and a recovery code."""
@@ -305,6 +334,12 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
     def _start_send(self, method_id: int) -> None:
         self.pending_send_id = None
         self.query_one("#verify-pending", Countdown).stop()
+        self.remove_class("-app")
+        if method_id != self.sent_method_id:
+            # The lines speak of the method now chosen, never of the one before.
+            self.sent_line.clear()
+            self.sent_method_id = None
+            self.resend_at = None
         method = self.methods.get(method_id)
         self.sending = True
         if method is not None:
@@ -317,8 +352,12 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         self._sent(method_id, result)
 
     def _sent(self, method_id: int, result: SendResult) -> None:
+        if method_id != self.chosen_method_id:
+            self.sending = False
+            return  # another method was chosen meanwhile: this is not about it
         if result.ok:
             self.needs_new_code = False
+            self.sent_method_id = method_id
             self.sent_line.show(result.message)
             self.message_line.show(self._last_code_note(result))
             self.query_one("#verify-code", Input).clear()
@@ -370,7 +409,8 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
                 # Said on the home screen, which replaces this one at once.
                 self.app.notify(result.message, title="Recovery code used", markup=False)
         else:
-            result = await factors.verify_sign_in(self.services, self.user, code)
+            chosen = self.methods.get(self.chosen_method_id) if self.chosen_method_id else None
+            result = await factors.verify_sign_in(self.services, self.user, code, chosen)
         self._checked(result)
 
     def _checked(self, result: VerifyResult) -> None:

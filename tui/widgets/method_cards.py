@@ -1,4 +1,4 @@
-"""Method cards: how the Setup screen and the Security page set up email or SMS codes.
+"""Method cards: how the Setup screen and the Security page set up email, SMS or an authenticator app.
 
 A :class:`MethodCard` shows one method and walks the user guide's steps: **Setup**, then for email
 **Send me the code** (to the account's address, shown masked) or for SMS a mobile number and
@@ -9,11 +9,17 @@ what each stage shows.
 :class:`MethodCards` holds a screen's cards side by side and does the work: sends and verifications
 call ``mfa.factors`` in workers, one at a time, with the cards' buttons disabled meanwhile, so one
 press sends one code and the screen keeps answering keys. After a send the card's send button
-becomes "Send a new code", usable once the account may ask for another code; until then a
-:class:`~tui.widgets.countdown.Countdown` on each card says how long is left. The cooldown belongs
-to the account, so every open card follows it. Messages come from the domain and are shown
-literally in the card's :class:`~tui.widgets.message_line.MessageLine`. A verified method is
-announced with :class:`MethodCards.MethodVerified`.
+becomes "Send a new code", usable once another code may go to that method; until then a
+:class:`~tui.widgets.countdown.Countdown` on the card says how long is left. The cooldown belongs
+to the method (``mfa.sending``): setting up a second method right after the first sends at once.
+Messages come from the domain and are shown literally in the card's
+:class:`~tui.widgets.message_line.MessageLine`. A verified method is announced with
+:class:`MethodCards.MethodVerified`.
+
+The authenticator app has a :class:`TotpCard` (below the others, full width): nothing is sent, so
+its **Setup** makes a key (``mfa.totp.start_totp_setup``) and opens
+``tui.screens.authenticator.AuthenticatorSetupScreen`` with the QR code, the key, the code field
+and **Verify**; the card is done when that screen comes back verified.
 """
 
 from __future__ import annotations
@@ -29,13 +35,14 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Static
 
-from mfa import factors, sending
+from mfa import factors, sending, totp
 from mfa.accounts import Account
 from mfa.delivery import mask_email
-from mfa.factors import KIND_NAMES, LiveCode, VerifyResult
+from mfa.factors import CODE_KINDS, KIND_NAMES, LiveCode, VerifyResult
 from mfa.sending import SendResult
 from mfa.wording import resend_wait_sentence
 from tui.literal import literal
+from tui.screens.authenticator import AuthenticatorSetupScreen
 from tui.widgets.countdown import Countdown, CountdownFinished
 from tui.widgets.message_line import MessageLine, Severity
 from tui.widgets.stage import Stage, show_stage
@@ -71,12 +78,15 @@ PHONE_PLACEHOLDER = "+1 415 555 0100"
 ABOUT = {
     "email": "The code will be sent to the email address for your account.",
     "sms": "The code will be sent by text message to your mobile phone.",
+    "totp": "Codes come from an app on your phone (Google Authenticator, Microsoft "
+    "Authenticator, FreeOTP, ...): scan a QR code, nothing is sent.",
 }
 """What each card says before its Setup button is selected."""
 
 SEND_GROUP = "setup-send"
 VERIFY_GROUP = "setup-verify"
 LOAD_GROUP = "setup-load"
+TOTP_GROUP = "setup-totp"
 
 
 def email_destination(account_email: str) -> str:
@@ -256,18 +266,67 @@ class MethodCard(Vertical):
         self.verify_button.label = VERIFYING_LABEL if busy == "verify" else VERIFY_LABEL
 
 
+class TotpCard(Vertical):
+    """The authenticator app's card: what it is and **Setup**; done once the app is verified.
+
+    Its stages are :class:`CardStage`'s CLOSED and DONE (the QR code and the code field are on a
+    screen of their own, which needs the terminal's full height).
+    """
+
+    kind = totp.KIND
+
+    stage: reactive[CardStage] = reactive(CardStage.CLOSED)
+    """CLOSED until the app is verified, then DONE (one CSS class)."""
+
+    def __init__(self) -> None:
+        super().__init__(id="totp-card", classes="method-card totp-card")
+        self.border_title = KIND_NAMES[totp.KIND]
+
+    def watch_stage(self, old: CardStage, new: CardStage) -> None:
+        show_stage(self, old, new)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="totp-card-row"):
+            yield Static(ABOUT[totp.KIND], classes="card-about")
+            yield Button(SETUP_LABEL, id="totp-setup", classes="card-setup", variant="primary")
+        yield MessageLine(id="totp-card-message", classes="card-message")
+
+    @property
+    def setup_button(self) -> Button:
+        return self.query_one(".card-setup", Button)
+
+    @property
+    def message_line(self) -> MessageLine:
+        return self.query_one(".card-message", MessageLine)
+
+    def show_message(self, text: str, severity: Severity = "notice") -> None:
+        """Show ``text`` literally in the card's message line."""
+        self.message_line.show(text, severity)
+
+    def show_done(self, result: VerifyResult) -> None:
+        """The app is verified."""
+        self.stage = CardStage.DONE
+        self.show_message(result.message, "success")
+
+    def focus_next_step(self) -> None:
+        if self.stage is CardStage.CLOSED:
+            _focus(self.setup_button)
+
+
 def _focus(widget: Widget) -> None:
     if not widget.disabled:
         widget.focus()
 
 
-class MethodCards(ReportsWorkerErrors, Horizontal):
-    """The cards of one screen, side by side; runs their sends and verifications."""
+class MethodCards(ReportsWorkerErrors, Vertical):
+    """The cards of one screen: email and SMS side by side, the authenticator app below them;
+    runs their sends and verifications."""
 
     WORKER_FAILURES = {
         SEND_GROUP: f"Sending the code failed: {{error}}. {TRY_AGAIN}",
         VERIFY_GROUP: f"Checking the code failed: {{error}}. {TRY_AGAIN}",
         LOAD_GROUP: f"Reading your methods failed: {{error}}. {TRY_AGAIN}",
+        TOTP_GROUP: f"Making a key for the app failed: {{error}}. {TRY_AGAIN}",
     }
 
     class MethodVerified(Message):
@@ -276,7 +335,7 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
         def __init__(self, kind: str, result: VerifyResult) -> None:
             super().__init__()
             self.kind = kind
-            """``"email"`` or ``"sms"``."""
+            """``"email"``, ``"sms"`` or ``"totp"``."""
             self.result = result
             """The domain's verdict; ``result.message`` says where codes go now."""
 
@@ -299,13 +358,13 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
         self.user = user
         self.kinds = tuple(kinds)
         self.open_cards = open_cards
-        self.resend_at: float | None = None
-        """When the account may ask for another code (None: now)."""
-        self.busy_card: MethodCard | None = None
+        self.resend_at: dict[str, float] = {}
+        """When another code may go to each kind's method (a kind absent: now)."""
+        self.busy_card: MethodCard | TotpCard | None = None
         """The card whose request is running, if any."""
         self.busy_action: str | None = None
         """``"send"`` or ``"verify"`` while a request runs."""
-        self._last_request_card: MethodCard | None = None
+        self._last_request_card: MethodCard | TotpCard | None = None
         """Where an unexpected failure of the latest request is reported."""
 
     @property
@@ -319,22 +378,44 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
 
     @property
     def cards(self) -> list[MethodCard]:
+        """The cards of methods a code is sent to (email, SMS)."""
         return list(self.query(MethodCard))
+
+    @property
+    def totp_card(self) -> TotpCard | None:
+        """The authenticator app's card, if offered."""
+        found = self.query(TotpCard)
+        return found.first() if found else None
+
+    @property
+    def all_cards(self) -> list[MethodCard | TotpCard]:
+        """Every card, in display order."""
+        found: list[MethodCard | TotpCard] = list(self.cards)
+        if self.totp_card is not None:
+            found.append(self.totp_card)
+        return found
 
     def card(self, kind: str) -> MethodCard | None:
         """The card of ``kind``, if this container shows one."""
         return next((card for card in self.cards if card.kind == kind), None)
 
     def compose(self) -> ComposeResult:
-        for kind in self.kinds:
-            yield MethodCard(kind, self.user.email)
+        code_kinds = [kind for kind in self.kinds if kind in CODE_KINDS]
+        if code_kinds:
+            with Horizontal(classes="method-card-row"):
+                for kind in code_kinds:
+                    yield MethodCard(kind, self.user.email)
+        if totp.KIND in self.kinds:
+            yield TotpCard()
 
     def on_mount(self) -> None:
         if self.open_cards:
             for card in self.cards:
                 card.open()
-        elif self.cards:
-            self.cards[0].setup_button.focus()
+            if not self.cards and self.totp_card is not None:
+                self._start_totp(self.totp_card)
+        elif self.all_cards:
+            self.all_cards[0].setup_button.focus()
         self._refresh_buttons()
         self._load()
 
@@ -342,7 +423,8 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
     async def _load(self) -> None:
         """Pick up where an earlier visit stopped: a cooldown running, a setup code still live."""
         services = self.services
-        self._wait_until(await sending.next_send_at(services, self.user))
+        for card in self.cards:
+            self._wait_until(card.kind, await sending.next_send_at(services, self.user, card.kind))
         live = await factors.live_code(services, self.user)
         if live is not None and live.purpose == "setup":
             card = self.card(live.kind)
@@ -353,38 +435,45 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
 
     # ---- the cooldown ------------------------------------------------------------------------
 
-    def _wait_until(self, resend_at: float | None) -> None:
-        """The account may ask for another code at ``resend_at`` (None: now)."""
-        self.resend_at = resend_at
-        for card in self.cards:
+    def _wait_until(self, kind: str, resend_at: float | None) -> None:
+        """Another code may go to ``kind``'s method at ``resend_at`` (None: now)."""
+        if resend_at is None:
+            self.resend_at.pop(kind, None)
+        else:
+            self.resend_at[kind] = resend_at
+        card = self.card(kind)
+        if card is not None:
             card.countdown.count_to(resend_at)
         self._refresh_buttons()
 
     @on(CountdownFinished, ".card-countdown")
     def _cooldown_over(self, event: CountdownFinished) -> None:
         event.stop()
-        if self.resend_at is not None and self._seconds_to_resend() is None:
-            self._wait_until(None)
+        kind = self._card_of(event.countdown).kind
+        if kind in self.resend_at and self._seconds_to_resend(kind) is None:
+            self._wait_until(kind, None)
 
-    def _seconds_to_resend(self) -> float | None:
-        """How long until the account may ask for another code; None when it may now."""
-        if self.resend_at is None:
+    def _seconds_to_resend(self, kind: str) -> float | None:
+        """How long until another code may go to ``kind``'s method; None when it may now."""
+        resend_at = self.resend_at.get(kind)
+        if resend_at is None:
             return None
-        seconds_left = self.resend_at - self.services.now()
+        seconds_left = resend_at - self.services.now()
         return seconds_left if seconds_left > 0 else None
 
     def _refresh_buttons(self) -> None:
         """Enable what can be used now, on every card."""
-        may_send = self._seconds_to_resend() is None
         for card in self.cards:
             busy = None
             if self.busy_card is card:
                 busy = self.busy_action
             elif self.busy_card is not None:
                 busy = "other"
-            card.set_enabled(busy=busy, may_send=may_send)
+            card.set_enabled(busy=busy, may_send=self._seconds_to_resend(card.kind) is None)
+        if self.totp_card is not None:
+            self.totp_card.setup_button.disabled = self.busy_card is not None
 
-    def _set_busy(self, card: MethodCard | None, action: str | None = None) -> None:
+    def _set_busy(self, card: MethodCard | TotpCard | None, action: str | None = None) -> None:
         self.busy_card = card
         self.busy_action = action
         if card is not None:
@@ -400,9 +489,41 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
     @on(Button.Pressed, ".card-setup")
     def _setup_pressed(self, event: Button.Pressed) -> None:
         event.stop()
+        if event.button.id == "totp-setup":
+            if self.totp_card is not None and not self.busy:
+                self._start_totp(self.totp_card)
+            return
         card = self._card_of(event.button)
         card.open()
         self._refresh_buttons()
+
+    # ---- the authenticator app -----------------------------------------------------------------
+
+    def _start_totp(self, card: TotpCard) -> None:
+        self._set_busy(card, "setup")
+        self._make_totp_key(card)
+
+    @work(exclusive=True, group=TOTP_GROUP, exit_on_error=False)
+    async def _make_totp_key(self, card: TotpCard) -> None:
+        try:
+            setup = await totp.start_totp_setup(self.services, self.user.id)
+        finally:
+            self._set_busy(None)
+        if not setup.ok:
+            card.show_message(setup.message, "error")
+            card.focus_next_step()
+            return
+        card.message_line.clear()
+        self.app.push_screen(
+            AuthenticatorSetupScreen(self.user, setup), lambda result: self._totp_done(card, result)
+        )
+
+    def _totp_done(self, card: TotpCard, result: VerifyResult | None) -> None:
+        if result is None:
+            card.focus_next_step()  # closed before verifying: Setup again makes a new key
+            return
+        card.show_done(result)
+        self.post_message(self.MethodVerified(card.kind, result))
 
     @on(Button.Pressed, ".card-send")
     @on(Input.Submitted, ".card-phone")
@@ -411,7 +532,7 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
         card = self._card_of(event.control)
         if self.busy or card.stage not in (CardStage.OPEN, CardStage.CODE):
             return  # one press, one code: nothing while a request runs
-        seconds_left = self._seconds_to_resend()
+        seconds_left = self._seconds_to_resend(card.kind)
         if seconds_left is not None:
             # Enter in the phone field while the button waits: say why nothing is sent.
             card.show_message(resend_wait_sentence(seconds_left), "error")
@@ -434,7 +555,7 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
         else:
             card.show_send_refused(result)
         if result.ok or result.resend_available_at is not None:
-            self._wait_until(result.resend_available_at)
+            self._wait_until(card.kind, result.resend_available_at)
         else:
             self._refresh_buttons()
         if result.ok:
@@ -466,10 +587,14 @@ class MethodCards(ReportsWorkerErrors, Horizontal):
 
     def worker_failed(self, group: str, text: str) -> None:
         self._set_busy(None)
-        target = self._last_request_card or (self.cards[0] if self.cards else None)
+        target = self._last_request_card or (self.all_cards[0] if self.all_cards else None)
         if target is not None:
             target.show_message(text, "error")
-            if group == SEND_GROUP and not target.send_button.disabled:
+            if (
+                isinstance(target, MethodCard)
+                and group == SEND_GROUP
+                and not target.send_button.disabled
+            ):
                 _focus(target.send_button)  # try the send again
             else:
                 target.focus_next_step()
