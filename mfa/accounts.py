@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mfa import throttle
 from mfa.addresses import AddressError, AddressVerdict, check_address, lookup_form
+from mfa.method_policy import DEFAULT_ALLOWED, stored_form
 from mfa.passwords import PasswordRejected, check_password, normalise
 from mfa.services import Services
 from mfa.text import UNREADABLE, describe, refused_character, shown, unreadable
@@ -159,9 +160,6 @@ class ImportReport:
 
 async def create_subscription(services: Services, name: str, products: list[str]) -> int:
     """A new subscription; it allows every MFA method (``mfa.method_policy.DEFAULT_ALLOWED``)."""
-    # Imported here: mfa.method_policy builds on mfa.factors, which builds on this module.
-    from mfa.method_policy import DEFAULT_ALLOWED, stored_form
-
     name = check_name(name, "The subscription's name")
     for product in products:
         check_name(product, "The product name")
@@ -282,8 +280,6 @@ async def create_subscription_with_admin(
     if await account_store.subscription_by_name(services.db, name) is not None:
         raise AccountError(f"A subscription called '{shown(name)}' exists already.")
     new, warning = await _checked_user(services, email, display_name, "admin", password, False)
-    from mfa.method_policy import DEFAULT_ALLOWED, stored_form  # see create_subscription
-
     async with services.db.write() as conn:
         if await account_store.subscription_by_name(conn, name) is not None:
             raise AccountError(f"A subscription called '{shown(name)}' exists already.")

@@ -84,6 +84,9 @@ class EmailConfig:
     username: str = ""
     password_env: str = "MFA_TUI_SMTP_PASSWORD"
     """Name of the environment variable that holds the SMTP password."""
+    password_file: str = ""
+    """A file holding the SMTP password (read at each send; wins over ``password_env``). For
+    sshd's ForceCommand, where sessions get no environment: owner or group only (mfa.secret_files)."""
     from_address: str = "no-reply@mfa-tui.local"
     """The sender, optionally with a display name: ``Kiosk MFA <mfa@kiosk.example>``."""
     timeout_seconds: float = 15.0
@@ -105,9 +108,13 @@ class SmsConfig:
     default_region: str = "US"
     http_url: str = ""
     http_token_env: str = "MFA_TUI_SMS_TOKEN"
+    http_token_file: str = ""
+    """A file holding the SMS gateway's token (read at each send; wins over ``http_token_env``)."""
     http_sender: str = ""
     twilio_account_sid: str = ""
     twilio_auth_token_env: str = "MFA_TUI_TWILIO_AUTH_TOKEN"
+    twilio_auth_token_file: str = ""
+    """A file holding Twilio's auth token (read at each send; wins over the variable)."""
     """Name of the environment variable that holds the Twilio auth token."""
     twilio_from: str = ""
     """The sending number (E.164); or leave it empty and set ``twilio_messaging_service_sid``."""
@@ -125,12 +132,42 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class HostConfig:
+    group: str = ""
+    """A Unix group whose members all run mfa-tui (technicians with their own accounts): every
+    file mfa-tui creates belongs to it, with access for the group and none for others. Empty: one
+    account runs mfa-tui, and its files are private to that account."""
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    kiosk: bool = False
+    """Sign-out, the idle lock and the session limit end the program (so an SSH session closes),
+    and so does the end of a product launched from home."""
+    allow_remote_command: bool = False
+    """Whether a connection that asked for a command (``$SSH_ORIGINAL_COMMAND``: scp, sftp,
+    ``ssh host command``) may go on to the sign-in; by default it is refused with one line."""
+
+
+@dataclass(frozen=True)
+class ProductCommand:
+    """What runs when a signed-in person opens a product (``[products."Name"] command = [...]``)."""
+
+    command: tuple[str, ...]
+    """The program (an absolute path) and its arguments; no shell is involved."""
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    host: HostConfig = field(default_factory=HostConfig)
+    session: SessionConfig = field(default_factory=SessionConfig)
+    products: dict[str, ProductCommand] = field(default_factory=dict)
+    """Products that can be launched after sign-in, by product name."""
     source: str = "defaults"
     """Where the values came from (a file path or "defaults"), for messages."""
 
@@ -162,6 +199,8 @@ _SECTIONS: dict[str, type] = {
     "email": EmailConfig,
     "sms": SmsConfig,
     "audit": AuditConfig,
+    "host": HostConfig,
+    "session": SessionConfig,
 }
 _CHOICES = {
     ("email", "tls"): set(EMAIL_TLS_MODES),
@@ -204,6 +243,8 @@ def load_config(
 
 
 def build_config(raw: dict[str, Any], source: str, environ: typing.Mapping[str, str]) -> Config:
+    raw = dict(raw)
+    products = parse_products(raw.pop("products", {}), source)
     for name, value in raw.items():
         if name not in _SECTIONS:
             raise ConfigError(f"{source}: unknown section [{shown(name)}].")
@@ -234,7 +275,7 @@ def build_config(raw: dict[str, Any], source: str, environ: typing.Mapping[str, 
                     f"not {shown(repr(value))}."
                 )
         sections[name] = cls(**checked)
-    config = Config(**sections, source=source)
+    config = Config(**sections, products=products, source=source)
     _check_ranges(config)
     return _check_email(config)
 
@@ -435,3 +476,60 @@ def _check_ranges(config: Config) -> None:
 
 def _number(value: float) -> str:
     return f"{value:,}" if float(value).is_integer() else f"{value:,g}"
+
+
+def parse_products(raw: Any, source: str) -> dict[str, ProductCommand]:
+    """Check the ``[products."Name"]`` tables: each holds only ``command``, a list of text whose
+    first item is an absolute path (no shell and no ``$PATH`` search decide what runs)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: [products] must be a table of products.")
+    products: dict[str, ProductCommand] = {}
+    for name, table in raw.items():
+        key = f"products.{_toml_key(name)}"
+        if not name.strip():
+            raise ConfigError(f"{source}: [products] has a product with an empty name.")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{key}] must be a table with a command.")
+        for extra in table:
+            if extra != "command":
+                raise ConfigError(f"{source}: unknown key {key}.{_toml_key(extra)}.")
+        command = table.get("command")
+        if command is None:
+            raise ConfigError(f"{source}: {key}.command is missing.")
+        if (
+            not isinstance(command, list)
+            or not command
+            or not all(isinstance(part, str) for part in command)
+        ):
+            raise ConfigError(
+                f"{source}: {key}.command must be a list of text, "
+                f'such as ["/opt/product/bin/run", "--kiosk"].'
+            )
+        if any("\0" in part for part in command):
+            raise ConfigError(f"{source}: {key}.command must not contain NUL characters.")
+        if not command[0].startswith("/"):
+            raise ConfigError(
+                f"{source}: {key}.command must start with an absolute path to the program, "
+                f"not {_quoted(command[0])}."
+            )
+        products[name] = ProductCommand(tuple(command))
+    return products
+
+
+def _toml_key(text: str) -> str:
+    """A key as TOML writes it: bare when it can be, quoted otherwise."""
+    bare = text and all(char.isascii() and (char.isalnum() or char in "-_") for char in text)
+    return text if bare else _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    """A TOML-style quoted key or value, with control characters escaped, for messages."""
+    shown = []
+    for char in text:
+        if char in '"\\':
+            shown.append("\\" + char)
+        elif unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
+            shown.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            shown.append(char)
+    return '"' + "".join(shown) + '"'

@@ -1,6 +1,7 @@
 """The demo: a seeded subscription with the user guide's four products, an admin and 25 users.
 
 Three users have sign-in names that can't receive mail, so the MFA process shows real failures.
+Each product starts a stand-in program (given by the front end) that shows who launched it.
 The demo passwords are public (the sign-in screen shows them); never use demo mode for real data.
 The Demo inbox reads what the demo delivered through :func:`delivered_messages` and
 :func:`messages_after`.
@@ -8,11 +9,13 @@ The Demo inbox reads what the demo delivered through :func:`delivered_messages` 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mfa.addresses import check_address
-from mfa.config import Config
+from mfa.config import Config, ProductCommand, user_data_dir
 from mfa.method_policy import DEFAULT_ALLOWED, stored_form
 from mfa.services import Services
 from store import accounts as account_store
@@ -66,6 +69,18 @@ DEMO_USERS = [
     DemoAccount("dock@warehouse", "Warehouse Dock"),
     DemoAccount("locker-bay@kiosk3", "Kiosk 3 Locker Bay"),
 ]
+
+
+def demo_config(config: Config, explicit_db: str | Path | None = None) -> Config:
+    """The configuration the demo runs with: never the configured database, key file or group.
+
+    The demo's database is ``mfa-tui-demo.db`` beside ``explicit_db`` (``--db``) when one is given,
+    else in this account's data directory; its key file is beside it. So ``mfa-tui --demo`` on a
+    production host never writes into the production directory, and never reads its key.
+    """
+    base = Path(explicit_db) if explicit_db else user_data_dir() / "mfa-tui.db"
+    isolated = config.with_database(base.with_name("mfa-tui-demo.db"))
+    return isolated.replace("security", key_file="").replace("host", group="")
 
 
 LOCKED_EMAIL = "lena.schmidt@acme-logistics.com"
@@ -211,3 +226,10 @@ async def messages_after(
         return after_id, []
     newest = max(row.id for row in rows)
     return newest, [DemoMessage.of(row) for row in reversed(rows) if row.error is None]
+
+
+def with_stand_ins(config: Config, program: Sequence[str]) -> Config:
+    """``config`` with every demo product starting ``program`` (followed by the product's name):
+    the demo never launches a product configured for real use."""
+    stand_ins = {name: ProductCommand((*program, name)) for name in PRODUCTS}
+    return dataclasses.replace(config, products=stand_ins)

@@ -32,6 +32,7 @@ from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.delivery import mask_email
 from mfa.keys import SecretBox, SecretKeyError, secret_box
+from mfa.kinds import CODE_KINDS, KIND_NAMES, KINDS
 from mfa.phones import mask_phone
 from mfa.services import Services
 from store import accounts as account_store
@@ -61,15 +62,6 @@ __all__ = [
     "sign_in_methods",
     "verify_sign_in",
 ]
-
-KINDS = ("email", "sms", "totp")
-"""The method kinds this version can set up, in display order."""
-
-CODE_KINDS = ("email", "sms")
-"""The kinds a code is sent to; an authenticator app (``totp``) makes its own codes."""
-
-KIND_NAMES = {"email": "Email", "sms": "SMS", "totp": totp.NAME}
-"""What each kind is called on screen."""
 
 APP_CODE_LINE = "Enter the code from your authenticator app."
 """Where a sign-in code comes from when the authenticator app is chosen (nothing is sent)."""
@@ -223,7 +215,7 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
         raise FactorError(f"Unknown method {kind!r}.")
     now = services.now()
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -276,7 +268,7 @@ async def verify_sign_in(
         return await totp.verify_totp_sign_in(services, user.id, code)
     now = services.now()
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:

@@ -5,8 +5,10 @@ secrets in ``mfa_methods.secret`` are Fernet tokens (AES-128-CBC with HMAC-SHA25
 ``cryptography``), and the key lives in ``config.key_path`` (``security.key_file``).
 
 The file is created on first use with mode 0600, atomically (written to a private temporary file,
-then hard-linked into place), so two processes starting at once agree on one key. A key file that
-other users can read, or that isn't a key at all, is refused with a message saying what to do.
+then hard-linked into place), so two processes starting at once agree on one key. With a group
+named (``host.group``: technicians as their own Unix accounts) it is created 0640 and owned by that
+group, so that every member can read it whoever created it. A key file that anyone else can read,
+or that isn't a key at all, is refused with a message saying what to do.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+
+from store.files import FileAccess, FileAccessError
 
 KEY_FILE_MODE = 0o600
 
@@ -48,29 +52,96 @@ class SecretBox:
             ) from None
 
 
-def secret_box(key_path: Path) -> SecretBox:
-    """The :class:`SecretBox` for ``key_path``, creating the key file on first use."""
-    return SecretBox(load_or_create_key(key_path), key_path)
+def secret_box(key_path: Path, group: str = "") -> SecretBox:
+    """The :class:`SecretBox` for ``key_path``, creating the key file on first use.
+
+    ``group`` is ``host.group``: the Unix group whose members share the key (empty: one account).
+    """
+    return SecretBox(load_or_create_key(key_path, group), key_path)
 
 
-def load_or_create_key(path: Path) -> bytes:
-    """Read the key at ``path``, or create it (mode 0600) when there is none yet."""
+def load_or_create_key(path: Path, group: str = "") -> bytes:
+    """Read the key at ``path``, or create it when there is none yet.
+
+    A new key file is 0600, or 0640 owned by ``group`` when one is named.
+    """
+    access = _access(group)
     try:
-        return _read_key(path)
+        return _read_key(path, access)
     except FileNotFoundError:
-        return _create_key(path)
+        return _create_key(path, access)
+    except PermissionError as error:
+        raise SecretKeyError(
+            f"Couldn't read the key file {path}: {error.strerror}.{_fix_unreadable(path, access)}"
+        ) from None
     except OSError as error:
         raise SecretKeyError(f"Couldn't read the key file {path}: {error.strerror}.") from None
 
 
-def _read_key(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        mode = os.fstat(handle.fileno()).st_mode
+def read_key(path: Path, group: str = "") -> bytes:
+    """Read and check the key at ``path`` without ever creating one (for host checks).
+
+    Raises :class:`SecretKeyError` for an unsafe, unreadable or wrong file, and
+    ``FileNotFoundError`` when there is none.
+    """
+    access = _access(group)
+    try:
+        return _read_key(path, access)
+    except FileNotFoundError:
+        raise
+    except PermissionError as error:
+        raise SecretKeyError(
+            f"Couldn't read the key file {path}: {error.strerror}.{_fix_unreadable(path, access)}"
+        ) from None
+    except OSError as error:
+        raise SecretKeyError(f"Couldn't read the key file {path}: {error.strerror}.") from None
+
+
+def _access(group: str) -> FileAccess:
+    try:
+        return FileAccess.for_group(group)
+    except FileAccessError as error:
+        raise SecretKeyError(str(error)) from None
+
+
+def _fix_unreadable(path: Path, access: FileAccess) -> str:
+    if access.shared:
+        return f" Run as root: chgrp {access.group} {path} && chmod 640 {path}"
+    return ""
+
+
+def unsafe_mode_problem(st_mode: int, st_gid: int, path: Path, access: FileAccess) -> str:
+    """Why a key file with this mode and group is refused, with the fix; "" when it is fine.
+
+    Nobody but the owner may use it, or, with a group named, the owner and that group.
+    """
+    mode = stat.S_IMODE(st_mode)
+    if access.gid is None:
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SecretKeyError(
+            return (
                 f"The key file {path} can be read or changed by other users "
-                f"(mode {stat.S_IMODE(mode):04o}). Run: chmod 600 {path}"
+                f"(mode {mode:04o}). Run: chmod 600 {path}"
             )
+        return ""
+    if mode & stat.S_IRWXO:
+        return (
+            f"The key file {path} can be read or changed by other users (mode {mode:04o}). "
+            f"Run: chmod o= {path}"
+        )
+    if mode & stat.S_IRWXG and st_gid != access.gid:
+        return (
+            f"The key file {path} can be read or changed by a group other than "
+            f"{access.group} (mode {mode:04o}). Run as root: chgrp {access.group} {path}"
+        )
+    return ""
+
+
+def _read_key(path: Path, access: FileAccess) -> bytes:
+    with open(path, "rb") as handle:
+        status = os.fstat(handle.fileno())
+        problem = unsafe_mode_problem(status.st_mode, status.st_gid, path, access)
+        if problem:
+            raise SecretKeyError(problem)
         key = handle.read().strip()
     try:
         Fernet(key)
@@ -82,22 +153,27 @@ def _read_key(path: Path) -> bytes:
     return key
 
 
-def _create_key(path: Path) -> bytes:
+def _create_key(path: Path, access: FileAccess) -> bytes:
     """Write a new key to ``path`` unless another process wins the race; return the key in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
+    try:
+        access.make_directory(path.parent)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
+    except OSError as error:
+        raise SecretKeyError(f"Couldn't create the key file {path}: {error.strerror}.") from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(key + b"\n")
             handle.flush()
+            # The group may read it only once it holds the whole key and belongs to the group.
+            access.adopt(handle.fileno(), access.read_only_mode)
             os.fsync(handle.fileno())
         try:
             # link() fails when the name exists: the complete file appears at once, or not at all.
             os.link(temporary, path)
         except FileExistsError:
-            return _read_key(path)
+            return _read_key(path, access)
     except OSError as error:
         raise SecretKeyError(f"Couldn't create the key file {path}: {error.strerror}.") from None
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mfa.factors import KIND_NAMES, KINDS
+from mfa.kinds import KIND_NAMES, KINDS
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit

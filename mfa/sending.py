@@ -290,7 +290,7 @@ async def _send(
     security = services.config.security
     masked = mask_destination(kind, destination)
     try:
-        box = secret_box(services.config.key_path)
+        box = secret_box(services.config.key_path, services.config.host.group)
     except SecretKeyError as error:
         return SendResult(False, "unavailable", str(error), masked)
     now = services.now()

@@ -14,6 +14,7 @@ from mfa.clock import Clock, SystemClock
 from mfa.config import Config
 from mfa.passwords import Passwords
 from store import Database, StoreError, open_database
+from store.files import FileAccess
 
 __all__ = ["Services", "StoreError", "open_services"]
 
@@ -59,5 +60,6 @@ async def open_services(
 
     Raises ``StoreError`` (re-exported here for the front ends) when the file can't be used.
     """
-    db = await open_database(db_path or config.database_path)
+    access = FileAccess.for_group(config.host.group)
+    db = await open_database(db_path or config.database_path, access=access)
     return Services(config=config, db=db, clock=clock or SystemClock(), demo=demo)

@@ -8,12 +8,16 @@ The terminal UI keeps one :class:`Session` per running app, touches it on every 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mfa.accounts import Account
 from mfa.config import SecurityConfig
 from mfa.services import Services
 from store import audit
+
+if TYPE_CHECKING:  # only a type here: start-up needn't load the accounts module
+    from mfa.accounts import Account
 
 
 class SessionEnd(enum.Enum):
@@ -22,6 +26,10 @@ class SessionEnd(enum.Enum):
     SIGNED_OUT = "signed out"
     IDLE = "idle"
     TIME_LIMIT = "time limit"
+    PRODUCT_CLOSED = "product closed"
+    """Kiosk mode: the product launched from home ended, and with it the session."""
+    HANGUP = "hang-up"
+    """The terminal went away (SIGHUP) or the process was told to stop."""
 
 
 @dataclass
@@ -34,10 +42,22 @@ class Session:
     signed_in: bool = True
     """False while the password is accepted but the second factor is still to come (set up or
     verify): the same idle rules apply, but nothing behind the sign-in is reachable yet."""
+    mfa_verified: bool = False
+    """True when the sign-in was completed with a second factor (set up or verified)."""
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    """Names this session in the audit log and to the products launched in it."""
 
     @classmethod
-    def start(cls, user: Account, now: float, *, signed_in: bool = True) -> Session:
-        return cls(user=user, started_at=now, last_activity=now, signed_in=signed_in)
+    def start(
+        cls, user: Account, now: float, *, signed_in: bool = True, mfa_verified: bool = False
+    ) -> Session:
+        return cls(
+            user=user,
+            started_at=now,
+            last_activity=now,
+            signed_in=signed_in,
+            mfa_verified=mfa_verified,
+        )
 
     def touch(self, now: float) -> None:
         """Record activity (a key) at ``now``."""
@@ -66,6 +86,7 @@ async def record_start(services: Services, session: Session) -> None:
         await audit.record(
             conn, services.now(), "session.started",
             actor_id=session.user.id, subject_id=session.user.id,
+            detail=f"session {session.id}" + (" with MFA" if session.mfa_verified else ""),
         )  # fmt: skip
 
 

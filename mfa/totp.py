@@ -35,6 +35,7 @@ from mfa import codes, throttle
 from mfa.codes import VerifyResult
 from mfa.config import SecurityConfig
 from mfa.keys import SecretKeyError, secret_box
+from mfa.kinds import KIND_NAMES
 from mfa.services import Services
 from store import accounts as account_store
 from store import audit
@@ -44,7 +45,7 @@ from store import totp as totp_store
 KIND = totp_store.KIND
 """The method kind of an authenticator app (``mfa_methods.kind``)."""
 
-NAME = "Authenticator app"
+NAME = KIND_NAMES[KIND]
 """What the method is called on screen."""
 
 STEP_SECONDS = 30

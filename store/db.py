@@ -15,11 +15,14 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from store.lock_holders import write_lock_holders
+
+if TYPE_CHECKING:
+    from store.files import FileAccess
 
 BUSY_TIMEOUT_MS = 5_000
 """How long SQLite itself waits for a lock before reporting SQLITE_BUSY."""
@@ -302,15 +305,19 @@ async def open_database(
     migrate: bool = True,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     busy_retries: int = BUSY_RETRIES,
+    access: FileAccess | None = None,
 ) -> Database:
     """Open (creating if needed) the database at ``path`` with the project's pragmas.
 
     ``busy_timeout_ms`` (SQLite's own wait for a lock) and ``busy_retries`` (how often a write
     transaction is begun again after that) bound how long a write waits for another process.
+    A missing file and directory are created with ``access`` (private to this account when None).
     Raises :class:`StoreError` with one sentence when the file can't be used; nothing is left open.
     """
+    from store.files import FileAccess
+
     path = Path(path)
-    _check_path(path)
+    _check_path(path, access or FileAccess())
     try:
         raw = await asyncio.to_thread(
             sqlite3.connect, str(path), timeout=busy_timeout_ms / 1000,
@@ -341,8 +348,9 @@ async def open_database(
     return database
 
 
-def _check_path(path: Path) -> None:
-    """Refuse, before anything is created, a path that can't be a database file; make its folder."""
+def _check_path(path: Path, access: FileAccess) -> None:
+    """Refuse, before anything is created, a path that can't be a database file; make its folder
+    and the file with ``access`` (the group's when the files are shared)."""
     if path.is_dir():
         raise StoreError(f"The database {path} is a directory: give the path of a file.")
     for parent in path.parents:
@@ -353,7 +361,7 @@ def _check_path(path: Path) -> None:
                 )
             break
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        access.make_directory(path.parent)
     except OSError as error:
         raise StoreError(
             f"Couldn't create the folder of the database {path}: {error.strerror}."
@@ -362,6 +370,10 @@ def _check_path(path: Path) -> None:
         raise StoreError(
             f"Couldn't create the database {path}: the directory {path.parent} is read-only."
         )
+    try:
+        access.create_file(path)
+    except OSError as error:
+        raise StoreError(f"Couldn't create the database {path}: {error.strerror}.") from error
 
 
 async def _set_wal(conn: aiosqlite.Connection) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,24 +29,31 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from mfa import session as sessions
-from mfa.accounts import Account, account_home
 from mfa.config import Config
 from mfa.services import Services, StoreError, open_services
 from mfa.session import Session, SessionEnd
-from mfa.signin import SignInOutcome
 from mfa.wording import duration_words
+from tui import lifecycle
 from tui.keys import KeyOrder
+from tui.launch import ProductChosen, ProductLauncher
 from tui.messages import PasswordAccepted, SignInShown, SignOutRequested
 from tui.screens.signin import SignInScreen
 from tui.theme import detect_plain_terminal, format_title, use_terminal_colours
 
 if TYPE_CHECKING:
+    from mfa.accounts import Account
     from tui.jobs import MfaJobRunner
     from tui.screens.inbox import DemoInboxWatch
 
-CSS_FILE = Path(__file__).resolve().parent.parent / "screens.tcss"
-COLOURS_FILE = CSS_FILE.with_name("colours.tcss")
-"""The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens."""
+STAND_IN = (sys.executable, "-m", "tui.demo_product")
+"""The program every demo product runs: it shows who launched it and waits for a key."""
+
+CSS_FILE = Path(__file__).parent / "screens.tcss"
+"""A link to ``screens.tcss`` at the top of the tree, so that an installed (not editable) copy
+carries the file too (package data)."""
+COLOURS_FILE = Path(__file__).parent / "colours.tcss"
+"""The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens (a link
+to ``colours.tcss`` at the top of the tree, like ``CSS_FILE``)."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
@@ -75,6 +83,8 @@ class MfaApp(App[None]):
         password and the second factor, ``signed_in=True`` once home."""
         self.key_order = KeyOrder(self)
         """Hands keys that arrive together to the focus one at a time (tui.keys)."""
+        self.launcher = ProductLauncher(self)
+        """Runs a product chosen on home in this terminal."""
 
     @cached_property
     def mfa_jobs(self) -> MfaJobRunner:
@@ -91,6 +101,8 @@ class MfaApp(App[None]):
         return DemoInboxWatch(self, self.services)
 
     def on_mount(self) -> None:
+        if not self.is_headless:  # Pilot tests have no terminal to hang up
+            lifecycle.watch_for_hangup(self)
         self.push_screen(SignInScreen())
         if self.demo:
             self.demo_inbox.start()
@@ -118,8 +130,8 @@ class MfaApp(App[None]):
 
         Runs every few seconds; tests move the clock and call it directly.
         """
-        if self.session is None:
-            return
+        if self.session is None or self.launcher.running:
+            return  # while a product runs, the limits wait for it to exit
         reason = self.session.end_reason(self.services.now(), self.services.config.security)
         if reason is not None:
             self.end_session(reason)
@@ -128,6 +140,8 @@ class MfaApp(App[None]):
 
     @on(PasswordAccepted)
     def _password_accepted(self, message: PasswordAccepted) -> None:
+        from mfa.signin import SignInOutcome  # loaded by the sign-in screen's worker by now
+
         result = message.result
         user = result.user
         assert user is not None
@@ -157,11 +171,15 @@ class MfaApp(App[None]):
         Called when the password was enough, and by the Setup and Verify screens once the second
         factor is right. Whatever screens are open are replaced by the home screen.
         """
-        self.session = Session.start(user, self.services.now())
+        pending = self.session
+        verified = pending is not None and not pending.signed_in and pending.user.id == user.id
+        self.session = Session.start(user, self.services.now(), mfa_verified=verified)
         self._open_home(self.session)
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def _open_home(self, session: Session) -> None:
+        from mfa.accounts import account_home
+
         services = self.services
         await sessions.record_start(services, session)
         home = await account_home(services, session.user)
@@ -187,8 +205,22 @@ class MfaApp(App[None]):
         """End the session and return to an empty sign-in screen."""
         self.end_session(SessionEnd.SIGNED_OUT)
 
+    @on(ProductChosen)
+    def _product_chosen(self, message: ProductChosen) -> None:
+        self.launcher.launch(message.product)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: the exit status says whether someone was signed in (``tui.lifecycle``)."""
+        self.exit(return_code=lifecycle.quit_status(self))
+
     def end_session(self, reason: SessionEnd, *, show_sign_in: bool = True) -> None:
-        """End the current session (if any) for ``reason`` and show the sign-in screen."""
+        """End the current session (if any) for ``reason`` and show the sign-in screen.
+
+        In kiosk mode the program ends instead (so an SSH session closes with it).
+        """
+        if show_sign_in and self.services.config.session.kiosk:
+            self._end_kiosk(reason)
+            return
         session, self.session = self.session, None
         if session is not None:
             self._record_end(session, reason)
@@ -209,6 +241,17 @@ class MfaApp(App[None]):
     @work(group="audit", exit_on_error=False)
     async def _record_end(self, session: Session, reason: SessionEnd) -> None:
         await sessions.record_end(self.services, session, reason)
+
+    @work(group="kiosk", exclusive=True, exit_on_error=False)
+    async def _end_kiosk(self, reason: SessionEnd) -> None:
+        session, self.session = self.session, None
+        try:
+            if session is not None:
+                await sessions.record_end(self.services, session, reason)
+        finally:
+            signed_in = session is not None and session.signed_in
+            status = lifecycle.EXIT_SIGNED_IN if signed_in else lifecycle.EXIT_NOT_SIGNED_IN
+            self.exit(return_code=status)
 
     # ------------------------------------------------------------------------------ screens
 
@@ -274,7 +317,9 @@ def run_app(
     if not demo:
         return asyncio.run(_run(config, demo, reset))
     # The demo's mail server (its own thread) receives the real SMTP traffic of the codes.
+    from mfa import demo as demo_data
     from mfa.demo_mail import DemoMailSink, demo_config
 
     with DemoMailSink() as mail_server:
-        return asyncio.run(_run(demo_config(config, mail_server), demo, reset, demo_users))
+        config = demo_data.with_stand_ins(demo_config(config, mail_server), STAND_IN)
+        return asyncio.run(_run(config, demo, reset, demo_users))

@@ -1,16 +1,17 @@
-"""The ``mfa-tui`` command: the terminal UI, the demo, and the headless ``admin`` commands.
+"""The ``mfa-tui`` command: the terminal UI, the demo, the gate, and the headless ``admin`` commands.
 
 The command line is read in two steps so each path loads only what it needs: the top level (a
-handful of options and an optional ``admin``) is parsed first; the admin commands' parser is built,
-and ``admin_cli`` imported, only when the command is ``admin``. The terminal UI never pays for the
-admin parser, and the headless commands never import Textual (scripts and cron start quickly and
-need no TTY).
+handful of options and an optional ``admin`` or ``gate``) is parsed first; the admin commands'
+parser is built, and ``admin_cli`` imported, only when the command is ``admin``. The terminal UI
+never pays for the admin parser, and the headless commands never import Textual (scripts and cron
+start quickly and need no TTY).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,11 +26,14 @@ MAX_DEMO_USERS = 2_000_000
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The top level: the UI's options and an optional ``admin`` followed by its own arguments."""
+    """The top level: the UI's options and an optional ``admin`` or ``gate`` followed by its own
+    arguments."""
     parser = argparse.ArgumentParser(
         prog="mfa-tui",
         description="Multi-factor authentication for your business subscription.",
-        epilog="'mfa-tui admin --help' lists the headless administration commands.",
+        epilog="'mfa-tui admin --help' lists the headless administration commands; "
+        "'mfa-tui gate -- COMMAND [ARGS ...]' signs in with MFA, then runs COMMAND in place of "
+        "mfa-tui (for sshd's ForceCommand).",
     )
     parser.add_argument("--config", metavar="FILE", help="configuration file (TOML)")
     parser.add_argument("--db", metavar="FILE", help="database file (overrides the configuration)")
@@ -44,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --demo: seed N users in all (e.g. 200000, so the MFA process can be watched)",
     )  # fmt: skip
     parser.add_argument(
-        "command", nargs="?", choices=["admin"], metavar="admin ...",
-        help="headless administration (no terminal UI)",
+        "command", nargs="?", choices=["admin", "gate"], metavar="admin ... | gate -- COMMAND",
+        help="headless administration (no terminal UI), or the sign-in gate for ForceCommand",
     )  # fmt: skip
-    parser.add_argument("admin_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
@@ -76,7 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "admin":
-        admin_args = build_admin_parser().parse_args(args.admin_args)
+        admin_args = build_admin_parser().parse_args(args.arguments)
+    elif args.command == "gate":
+        from tui import gate
+
+        gate_args = gate.build_parser().parse_args(args.arguments)
     try:
         config = load_config(args.config)
     except ConfigError as error:
@@ -84,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     if args.db:
         config = config.with_database(args.db)
+    if args.demo:
+        from mfa.demo import demo_config  # its own files, never the configured ones
+
+        config = demo_config(config, args.db)
     if args.command == "admin":
         import admin_cli
 
@@ -92,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--reset goes with --demo")
     if args.users is not None and not args.demo:
         parser.error("--users goes with --demo")
+    from tui import lifecycle
+
+    refused = lifecycle.refusal(os.environ, config, sys.stdin, sys.stdout)
+    if refused is not None:
+        print(refused, file=sys.stderr)
+        return lifecycle.EXIT_UNUSABLE
+    if args.command == "gate":
+        return gate.run_gate(config, gate_args.gate_command, demo=args.demo, reset=args.reset)
     from tui.app import run_app  # Textual is imported only for the terminal UI.
 
     return run_app(config, demo=args.demo, reset=args.reset, demo_users=args.users)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from mfa.signin import SignInResult
+if TYPE_CHECKING:  # loaded with the first sign-in, not at start-up
+    from mfa.signin import SignInResult
 
 
 class PasswordAccepted(Message):

@@ -26,6 +26,7 @@ import aiosmtplib
 
 from mfa.config import EmailConfig
 from mfa.delivery import TRY_AGAIN, DeliveryError, Message, find_cause, host_port, mask_email
+from mfa.secret_files import SecretFileError, find_secret
 from mfa.transport import TlsPlan, email_tls_plan, email_transport_refusal, is_loopback
 from mfa.wording import seconds_words
 
@@ -187,7 +188,14 @@ class EmailSender:
         if not self.config.username:
             return ""
         environ = os.environ if self._environ is None else self._environ
-        password = environ.get(self.config.password_env)
+        try:
+            password = find_secret(self.config.password_file, self.config.password_env, environ)
+        except SecretFileError as error:
+            raise DeliveryError(
+                f"The mail server {self.server} needs a password, but its file can't be used "
+                f"({error}). {_ASK_ADMIN_MAIL}",
+                reason="not_configured",
+            ) from None
         if password is None:
             raise DeliveryError(
                 f"The mail server {self.server} needs a password, but the environment variable "

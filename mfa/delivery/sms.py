@@ -33,6 +33,7 @@ from mfa.delivery import (
     host_port,
 )
 from mfa.delivery.email import EmailSender
+from mfa.secret_files import SecretFileError, find_secret
 from mfa.transport import sms_gateway_refusal
 from mfa.wording import seconds_words
 
@@ -60,7 +61,14 @@ class HttpSmsGateway:
         number = _require_e164(message.recipient)
         url, gateway = _gateway_url(self.config.http_url, "sms.http_url")
         environ = os.environ if self._environ is None else self._environ
-        token = environ.get(self.config.http_token_env)
+        try:
+            token = find_secret(self.config.http_token_file, self.config.http_token_env, environ)
+        except SecretFileError as error:
+            raise DeliveryError(
+                f"The SMS gateway {gateway} needs a token, but its file can't be used ({error}). "
+                f"{_ASK_ADMIN_SMS}",
+                reason="not_configured",
+            ) from None
         if not token:
             raise DeliveryError(
                 f"The SMS gateway {gateway} needs a token, but the environment variable "
@@ -112,7 +120,16 @@ class TwilioSmsGateway:
                 reason="not_configured",
             )
         environ = os.environ if self._environ is None else self._environ
-        token = environ.get(self.config.twilio_auth_token_env)
+        try:
+            token = find_secret(
+                self.config.twilio_auth_token_file, self.config.twilio_auth_token_env, environ
+            )
+        except SecretFileError as error:
+            raise DeliveryError(
+                f"Twilio needs the account's auth token, but its file can't be used ({error}). "
+                f"{_ASK_ADMIN_SMS}",
+                reason="not_configured",
+            ) from None
         if not token:
             raise DeliveryError(
                 f"Twilio needs the account's auth token, but the environment variable "

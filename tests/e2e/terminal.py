@@ -229,7 +229,7 @@ def demo_env(folder: Path, **overrides: str) -> dict[str, str]:
     """The environment of a demo run kept inside ``folder``.
 
     Configuration and data directories point into ``folder`` (no file of the person running the
-    tests is read), argon2 is cheap, and the resend cooldown is off so a journey that sends several
+    tests is read) and the resend cooldown is off so a journey that sends several
     codes needn't wait 30 s between them.
     """
     env = {

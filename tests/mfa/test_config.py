@@ -198,3 +198,11 @@ def test_the_default_key_file_is_named_as_documented() -> None:
     assert config.key_path == Path("/srv/mfa/users.key")
     docs = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
     assert "<database name>.key" in docs
+
+
+def test_the_host_group_is_read_and_empty_by_default(tmp_path: Path) -> None:
+    assert load_config(None, environ={}).host.group == ""
+    path = tmp_path / "config.toml"
+    path.write_text('[host]\ngroup = "kiosk"\n')
+    assert load_config(path, environ={}).host.group == "kiosk"
+    assert load_config(path, environ={"MFA_TUI__HOST__GROUP": "techs"}).host.group == "techs"

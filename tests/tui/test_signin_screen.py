@@ -136,7 +136,7 @@ async def test_after_a_failure_the_password_field_has_the_focus_and_enter_tries_
             raise RuntimeError("database is locked")
 
         with monkeypatch.context() as patched:
-            patched.setattr("tui.screens.signin.sign_in", broken)
+            patched.setattr("mfa.signin.sign_in", broken)  # the screen imports it on first use
             await fill(pilot, "#email", USER_EMAIL)
             await fill(pilot, "#password", USER_PASSWORD)
             assert _message(app) == (

@@ -1,12 +1,15 @@
 """The home screen after signing in: who you are, your subscription's products, where to go next.
 
 What it offers depends on the role: admins also see **Settings > General Preferences**, **Users**
-and **Audit log**; everyone
-sees their own **Security settings** and **Sign out**. Every name on it comes from the database and
-is shown literally (``tui.literal``).
+and **Audit log**; everyone sees their own **Security settings** and **Sign out**. Products with a
+command in the configuration are actions (a button each, and the number key on it) that start the
+product in this terminal (``tui.launch``); the others are plain text. Every name on it comes from
+the database and is shown literally (``tui.literal``).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,10 +19,15 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from mfa.accounts import Account
+from mfa.products import launchable
+from tui.launch import ProductChosen
 from tui.literal import literal
 from tui.messages import SignOutRequested
 from tui.screens.preferences import GeneralPreferencesScreen
 from tui.screens.security import SecurityScreen
+
+if TYPE_CHECKING:
+    from tui.app import MfaApp
 
 ROLE_NAMES = {"admin": "Administrator", "user": "User"}
 PERMISSIONS_NOTE = (
@@ -33,7 +41,8 @@ class HomeScreen(Screen[None]):
     """The signed-in user's start page."""
 
     SUB_TITLE = "Home"
-    AUTO_FOCUS = "#home-actions Button"
+    AUTO_FOCUS = ".home-launch, #home-actions Button"
+    """The first product to open, if any: that is what technicians come for."""
     BINDINGS = [
         # Short descriptions: the footer has to fit 80 columns beside the app's own keys.
         Binding("p", "general_preferences", "Preferences", id="general-preferences"),
@@ -41,6 +50,8 @@ class HomeScreen(Screen[None]):
         Binding("u", "users", "Users", show=False, id="users"),
         Binding("l", "audit_log", "Audit log", show=False, id="audit-log"),
         Binding("o", "sign_out", "Sign out", id="sign-out"),
+        # A product's number is on its button, so the footer needn't list them.
+        *(Binding(str(n), f"open_product({n})", show=False) for n in range(1, 10)),
     ]
 
     def __init__(self, user: Account, subscription_name: str, products: list[str]) -> None:
@@ -49,9 +60,13 @@ class HomeScreen(Screen[None]):
         self.user = user
         self.subscription_name = subscription_name
         self.products = products
+        self.launchable: list[str] = []
+        """The products that open from here (those with a command), keys 1 to 9 in order."""
 
     def compose(self) -> ComposeResult:
         user = self.user
+        config = cast("MfaApp", self.app).services.config
+        self.launchable = launchable(config, self.products)[:9]
         yield Header()
         with VerticalScroll(id="home") as body:
             body.can_focus = False  # Tab goes straight to the buttons; they scroll into view
@@ -63,12 +78,15 @@ class HomeScreen(Screen[None]):
                     yield Static(ROLE_NAMES.get(user.role, user.role), id="home-role")
                 with Vertical(id="home-subscription", classes="home-panel") as subscription:
                     subscription.border_title = "Subscription"
+                    if self.launchable:
+                        keys = "1" if len(self.launchable) == 1 else f"1-{len(self.launchable)}"
+                        subscription.border_subtitle = f"{keys} opens a product"
                     yield Static(
                         literal(self.subscription_name, "bold"), id="home-subscription-name"
                     )
                     if self.products:
                         for product in self.products:
-                            yield Static(literal(f"• {product}"), classes="home-product")
+                            yield self._product_entry(product)
                     else:
                         yield Static("No products yet.", classes="home-product")
             with Horizontal(id="home-actions"):
@@ -82,6 +100,18 @@ class HomeScreen(Screen[None]):
                     yield Button("Audit log", id="audit-log")
             yield Static(PERMISSIONS_NOTE, id="home-note")
         yield Footer()
+
+    def _product_entry(self, product: str) -> Static | Button:
+        if product not in self.launchable:
+            return Static(literal(f"• {product}"), classes="home-product")
+        number = self.launchable.index(product) + 1
+        return Button(
+            literal(f"{number} {product}"),
+            id=f"open-product-{number}",
+            classes="home-launch",
+            compact=True,
+            tooltip=f"Open {product} in this terminal",
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Not an admin: General Preferences is neither shown nor reachable.
@@ -118,3 +148,13 @@ class HomeScreen(Screen[None]):
     @on(Button.Pressed, "#sign-out")
     def action_sign_out(self) -> None:
         self.post_message(SignOutRequested())
+
+    @on(Button.Pressed, ".home-launch")
+    def _launch_pressed(self, event: Button.Pressed) -> None:
+        number = int((event.button.id or "").rsplit("-", 1)[-1])
+        self.action_open_product(number)
+
+    def action_open_product(self, number: int) -> None:
+        """Open the ``number``-th product that has a command (1-based); other numbers do nothing."""
+        if 1 <= number <= len(self.launchable):
+            self.post_message(ProductChosen(self.launchable[number - 1]))

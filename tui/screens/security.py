@@ -287,6 +287,17 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         )
         self.query_one("#security-recovery-row").display = bool(state.verified)
         self.refresh_bindings()
+        focused = self.focused
+        if focused is None or not focused.display:
+            self._focus_next_thing()
+
+    def _focus_next_thing(self) -> None:
+        """The methods when there are some (to act on one), else what adds one."""
+        for selector in ("#security-methods", "#security-add", "#security-change-password"):
+            widget = self.query_one(selector)
+            if widget.display:
+                widget.focus()
+                return
 
     def highlighted_method(self) -> Method | None:
         """The method under the table's cursor."""

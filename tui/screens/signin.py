@@ -16,7 +16,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from mfa import demo as demo_data
-from mfa.signin import sign_in
 from tui.messages import PasswordAccepted, SignInShown
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
@@ -117,6 +116,8 @@ class SignInScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, group="sign-in", exit_on_error=False)
     async def _check_password(self, email: str, password: str) -> None:
+        from mfa.signin import sign_in  # the first sign-in loads it, not start-up
+
         result = await sign_in(self.app.services, email, password)  # type: ignore[attr-defined]
         self._set_busy(False)
         password_input = self.query_one("#password", Input)
