@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from admin_cli import check as check_commands
 from admin_cli import audit as audit_commands
+from admin_cli import check as check_commands
 from admin_cli import mfa as mfa_commands
 from admin_cli import users as user_commands
 from admin_cli.output import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, err
