@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 
+from admin_cli import audit as audit_commands
 from admin_cli import check as check_commands
 from admin_cli import mfa as mfa_commands
 from admin_cli import users as user_commands
 from admin_cli.output import EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, err
+from mfa import audit_log
 from mfa.accounts import AccountError
 from mfa.config import Config
 from mfa.services import StoreError, open_services
@@ -27,6 +29,7 @@ def add_parsers(admin: argparse.ArgumentParser) -> None:
     user_commands.add_parsers(commands)
     mfa_commands.add_parsers(commands)
     check_commands.add_parsers(commands)
+    audit_commands.add_parsers(commands)
 
 
 async def run(config: Config, args: argparse.Namespace) -> int:
@@ -40,6 +43,8 @@ async def run(config: Config, args: argparse.Namespace) -> int:
         err(f"mfa-tui: {error}")
         return EXIT_UNUSABLE
     try:
+        # Old audit events go before any command runs (bounded; see mfa.audit_log.prune).
+        await audit_log.prune(services)
         return await args.handler(services, args)
     except AccountError as error:
         err(f"mfa-tui: {error}")

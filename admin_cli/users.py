@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from admin_cli import user_admin
 from admin_cli.output import EXIT_FAILED, EXIT_OK, count, err, out, out_row
 from mfa import accounts, address_recheck, roster
 from mfa.services import Services
@@ -49,7 +50,7 @@ def add_parsers(commands: Any) -> None:
     )
     init.set_defaults(handler=_init)
 
-    users = commands.add_parser("users", help="list, add or import users")
+    users = commands.add_parser("users", help="list, add, import, show, unlock or reset users")
     user_commands = users.add_subparsers(dest="users_command", metavar="COMMAND", required=True)
 
     add = user_commands.add_parser("add", help="add one user (password from a prompt or stdin)")
@@ -101,6 +102,8 @@ def add_parsers(commands: Any) -> None:
     )
     set_password.add_argument("email")
     set_password.set_defaults(handler=_users_set_password)
+
+    user_admin.add_parsers(user_commands)
 
 
 async def _init(services: Services, args: argparse.Namespace) -> int:

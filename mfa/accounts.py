@@ -496,17 +496,24 @@ async def set_email(
 async def set_password(
     services: Services, user_id: int, password: str, *, actor_id: int | None = None
 ) -> None:
+    """An administrator sets the user's password; the account's failure count and any lock go."""
     user = await account_store.user_by_id(services.db, user_id)
     if user is None:
         raise AccountError("That account no longer exists.")
     checked = _checked_password(password, user.email, services)
     password_hash = await services.hasher.hash_async(checked)
     async with services.db.write() as conn:
+        fresh = await account_store.user_by_id(conn, user_id)
+        cleared = fresh.failed_attempts if fresh is not None else 0
         if not await account_store.set_password_hash(conn, user_id, password_hash):
             raise AccountError("That account no longer exists.")
+        # An administrator's new password also unlocks the account: locked, the new password
+        # would be refused like the old one.
+        await throttle.clear(conn, user_id)
         await audit.record(
-            conn, services.now(), "user.password_set", actor_id=actor_id, subject_id=user_id
-        )
+            conn, services.now(), "user.password_set", actor_id=actor_id, subject_id=user_id,
+            detail=f"{cleared} failures cleared" if cleared else None,
+        )  # fmt: skip
 
 
 CURRENT_PASSWORD_WRONG = "Your current password isn't right."

@@ -129,6 +129,12 @@ class SmsConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    retention_days: int = 365
+    """Audit events older than this are pruned (at start-up and admin commands); 0 keeps them all."""
+
+
+@dataclass(frozen=True)
 class HostConfig:
     group: str = ""
     """A Unix group whose members all run mfa-tui (technicians with their own accounts): every
@@ -160,6 +166,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     email: EmailConfig = field(default_factory=EmailConfig)
     sms: SmsConfig = field(default_factory=SmsConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     host: HostConfig = field(default_factory=HostConfig)
     session: SessionConfig = field(default_factory=SessionConfig)
     products: dict[str, ProductCommand] = field(default_factory=dict)
@@ -194,6 +201,7 @@ _SECTIONS: dict[str, type] = {
     "security": SecurityConfig,
     "email": EmailConfig,
     "sms": SmsConfig,
+    "audit": AuditConfig,
     "host": HostConfig,
     "session": SessionConfig,
 }
@@ -383,6 +391,7 @@ _BOUNDS: dict[str, tuple[float, float, str]] = {
     "email.timeout_seconds": (0.1, 600, "a positive number of seconds"),
     "email.greeting_timeout_seconds": (0.1, 600, "a positive number of seconds"),
     "sms.timeout_seconds": (0.1, 600, "a positive number of seconds"),
+    "audit.retention_days": (0, 36_500, "days, 0 to keep every event"),
 }
 
 

@@ -84,6 +84,10 @@ def demo_config(config: Config, explicit_db: str | Path | None = None) -> Config
     return isolated.replace("security", key_file="").replace("host", group="")
 
 
+LOCKED_EMAIL = "lena.schmidt@acme-logistics.com"
+"""Seeded as locked (the hard failure limit reached): the demo's user to unlock."""
+
+
 def demo_database_path(config: Config) -> Path:
     """The demo keeps its own file, so it never touches a real database."""
     return config.database_path.with_name("mfa-tui-demo.db")
@@ -175,6 +179,11 @@ async def _seed_named(services: Services) -> None:
                 ),
                 now,
             )
+        # One account locked after too many failures, for the admin's Users screen to unlock.
+        await conn.execute(
+            "UPDATE users SET failed_attempts = ? WHERE email = ?",
+            (services.config.security.lockout_hard_limit, LOCKED_EMAIL),
+        )
         await audit.record(conn, now, "demo.seeded", detail=f"{len(DEMO_USERS)} accounts")
 
 

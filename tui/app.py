@@ -314,6 +314,9 @@ async def _run(config: Config, demo: bool, reset: bool, demo_users: int | None =
     try:
         if demo:
             await demo_data.seed(services, demo_users)
+        from mfa.audit_log import prune  # old audit events go at start-up (bounded)
+
+        await prune(services)
         app = create_app(services, demo=demo)
         await app.run_async()
         return app.return_code or 0

@@ -351,3 +351,16 @@ def turn_mfa_on(terminal: Terminal) -> None:
     terminal.press("escape")  # back home
     terminal.wait_for("Signed in as")
     sign_out(terminal)
+
+
+def keep_recovery_codes(terminal: Terminal) -> str:
+    """On the recovery codes shown after the first method: tick "I have kept these codes" and
+    Continue, by keyboard (from Copy: the file name, Save, the tick box). Returns the screen."""
+    codes = terminal.wait_for("I have kept these codes")
+    terminal.press("tab")  # the file name
+    terminal.press("tab")  # Save to file
+    terminal.press("tab")  # I have kept these codes
+    terminal.press("space")
+    terminal.press("tab")  # Continue
+    terminal.press("enter")
+    return codes

@@ -17,6 +17,7 @@ from tests.e2e.terminal import (
     USER_EMAIL,
     USER_PASSWORD,
     Terminal,
+    keep_recovery_codes,
     read_code,
     sign_in,
     sign_out,
@@ -63,6 +64,7 @@ def test_a_code_and_enter_in_one_write_verifies(tmp_path: Path) -> None:
         terminal.press("enter")
         terminal.wait_for("We sent a code to")
         write_at_once(terminal, read_code(terminal, USER_EMAIL, not_one_of=codes) + "\r")
+        keep_recovery_codes(terminal)
         terminal.wait_for("Multi-factor authentication is set up.")
         terminal.press("enter")  # Continue
         terminal.wait_for("Signed in as")

@@ -15,6 +15,7 @@ from tests.e2e.terminal import (
     USER_EMAIL,
     USER_PASSWORD,
     Terminal,
+    keep_recovery_codes,
     read_code,
     shows,
     sign_in,
@@ -49,6 +50,8 @@ def set_up_email(terminal: Terminal, codes: set[str]) -> None:
     code = read_code(terminal, USER_EMAIL, not_one_of=codes)
     terminal.write(code)
     terminal.press("enter")  # Verify
+    codes_screen = keep_recovery_codes(terminal)  # the first method brings recovery codes
+    assert "Your recovery codes" in codes_screen
     terminal.wait_for("Multi-factor authentication is set up.")
 
 

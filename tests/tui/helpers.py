@@ -244,6 +244,23 @@ async def add_account(
     return user
 
 
+async def keep_recovery_codes(pilot: Pilot[None]) -> list[str]:
+    """On the recovery codes screen (shown after the first method is set up): tick "I have kept
+    these codes" and Continue, by keyboard. Returns the codes that were shown."""
+    from textual.widgets import Checkbox
+
+    from tui.screens.recovery_codes import RecoveryCodesScreen
+
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, RecoveryCodesScreen), f"expected the recovery codes, not {screen}"
+    codes = list(screen.codes)
+    screen.query_one("#recovery-kept", Checkbox).focus()
+    await pilot.press("space", "tab", "enter")
+    await settle(pilot)
+    return codes
+
+
 async def add_account_named_raw(
     services: Services, email: str, display_name: str, password: str
 ) -> None:

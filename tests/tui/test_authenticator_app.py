@@ -24,6 +24,7 @@ from tests.tui.helpers import (
     DEMO_USER,
     demo_app,
     fill,
+    keep_recovery_codes,
     running_app,
     seeded_services,
     settle,
@@ -105,10 +106,12 @@ async def test_setup_shows_a_qr_code_that_decodes_to_the_uri_then_verifies(
         assert app.screen is screen
         assert shown(screen.query_one("#totp-message")) == totp.CODE_WRONG
 
-        # The app's code verifies it: back on Setup, the card done.
+        # The app's code verifies it: the first method brings the recovery codes; kept, back on
+        # Setup, the card done.
         screen.query_one("#totp-code", Input).value = app_code(clock)
         await pilot.press("enter")
         await settle(pilot)
+        assert len(await keep_recovery_codes(pilot)) == 10
         assert isinstance(app.screen, SetupScreen)
         cards = app.screen.query_one(MethodCards)
         assert cards.totp_card is not None and cards.totp_card.stage is CardStage.DONE

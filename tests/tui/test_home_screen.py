@@ -79,11 +79,17 @@ async def test_the_buttons_are_reached_in_order_with_tab(
     async with running_app(tmp_path, clock) as (app, pilot):
         await sign_in(pilot, *DEMO_ADMIN)
         order = []
-        for _ in range(3):
+        for _ in range(5):
             assert isinstance(app.focused, Button)
             order.append(app.focused.id)
             await pilot.press("tab")
-        assert order == ["general-preferences", "security-settings", "sign-out"]
+        assert order == [
+            "general-preferences",
+            "security-settings",
+            "sign-out",
+            "users",
+            "audit-log",
+        ]
         assert app.focused is not None and app.focused.id == "general-preferences"  # wraps round
 
 

@@ -94,6 +94,8 @@ async def test_home_tab_order_for_an_admin_with_products(
             "Settings > General Preferences",
             "Security settings",
             "Sign out",
+            "Users",
+            "Audit log",
         ]
         assert {"Preferences", "Security", "Sign out", "Quit", "Demo inbox"} <= set(footer(app))
 

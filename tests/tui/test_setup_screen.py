@@ -12,7 +12,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
-from mfa import factors, sending
+from mfa import factors, recovery, sending
 from mfa.clock import ManualClock
 from mfa.config import Config
 from mfa.services import Services
@@ -31,6 +31,7 @@ from tests.tui.helpers import (
     DEMO_USER,
     demo_app,
     fill,
+    keep_recovery_codes,
     running_app,
     seeded_services,
     settle,
@@ -44,6 +45,7 @@ from tests.tui.helpers import (
 )
 from tui.app import MfaApp
 from tui.screens.home import HomeScreen
+from tui.screens.recovery_codes import RecoveryCodesScreen
 from tui.screens.setup import CONTINUE_HINT, INTRO, SECOND_METHOD, SET_UP, SetupScreen
 from tui.screens.signin import SignInScreen
 from tui.widgets.method_cards import CardStage, MethodCard, MethodCards
@@ -127,8 +129,11 @@ async def press(pilot: Pilot[None], selector: str) -> None:
 
 
 async def enter_code(pilot: Pilot[None], kind: str, code: str) -> None:
-    """Put ``code`` in the card's code field and press Enter."""
+    """Put ``code`` in the card's code field and press Enter. When that sets up the first method,
+    the recovery codes come next: they are kept (ticked and Continue) to get back to the cards."""
     await fill(pilot, f"#{kind}-code", code)
+    if isinstance(pilot.app.screen, RecoveryCodesScreen):
+        await keep_recovery_codes(pilot)
 
 
 async def send_sms_code(pilot: Pilot[None], number: str = MOBILE) -> None:
@@ -188,6 +193,10 @@ async def test_email_then_sms_then_continue_by_keyboard_over_real_delivery(
             await type_text(pilot, code)
             await pilot.press("enter")
             await settle(pilot)
+            # The first method brings ten recovery codes, shown once; kept, the cards come back.
+            assert isinstance(app.screen, RecoveryCodesScreen)
+            assert len(await keep_recovery_codes(pilot)) == 10
+            assert await recovery.remaining(services, (await jordan(services)).id) == 10
             assert card(app, "email").stage == DONE
             assert message(app, "email") == f"Email is set up: codes can go to {MASKED_EMAIL}."
             assert status(app) == f"{SET_UP} {SECOND_METHOD} {CONTINUE_HINT}"

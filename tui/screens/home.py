@@ -1,10 +1,10 @@
 """The home screen after signing in: who you are, your subscription's products, where to go next.
 
-What it offers depends on the role: admins also see **Settings > General Preferences**; everyone
-sees their own **Security settings** and **Sign out**. Products with a command in the
-configuration are actions (a button each, and the number key on it) that start the product in
-this terminal (``tui.launch``); the others are plain text. Every name on it comes from the
-database and is shown literally (``tui.literal``).
+What it offers depends on the role: admins also see **Settings > General Preferences**, **Users**
+and **Audit log**; everyone sees their own **Security settings** and **Sign out**. Products with a
+command in the configuration are actions (a button each, and the number key on it) that start the
+product in this terminal (``tui.launch``); the others are plain text. Every name on it comes from
+the database and is shown literally (``tui.literal``).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class HomeScreen(Screen[None]):
         # Short descriptions: the footer has to fit 80 columns beside the app's own keys.
         Binding("p", "general_preferences", "Preferences", id="general-preferences"),
         Binding("s", "security_settings", "Security", id="security-settings"),
+        Binding("u", "users", "Users", show=False, id="users"),
+        Binding("l", "audit_log", "Audit log", show=False, id="audit-log"),
         Binding("o", "sign_out", "Sign out", id="sign-out"),
         # A product's number is on its button, so the footer needn't list them.
         *(Binding(str(n), f"open_product({n})", show=False) for n in range(1, 10)),
@@ -92,6 +94,10 @@ class HomeScreen(Screen[None]):
                     yield Button("Settings > General Preferences", id="general-preferences")
                 yield Button("Security settings", id="security-settings")
                 yield Button("Sign out", id="sign-out")
+            if user.is_admin:
+                with Horizontal(id="home-admin-actions"):
+                    yield Button("Users", id="users")
+                    yield Button("Audit log", id="audit-log")
             yield Static(PERMISSIONS_NOTE, id="home-note")
         yield Footer()
 
@@ -109,7 +115,7 @@ class HomeScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Not an admin: General Preferences is neither shown nor reachable.
-        if action == "general_preferences":
+        if action in ("general_preferences", "users", "audit_log"):
             return self.user.is_admin
         return True
 
@@ -118,6 +124,22 @@ class HomeScreen(Screen[None]):
         if not self.user.is_admin:
             return
         self.app.push_screen(GeneralPreferencesScreen(self.user))
+
+    @on(Button.Pressed, "#users")
+    def action_users(self) -> None:
+        if not self.user.is_admin:
+            return
+        from tui.screens.users import UsersScreen
+
+        self.app.push_screen(UsersScreen(self.user))
+
+    @on(Button.Pressed, "#audit-log")
+    def action_audit_log(self) -> None:
+        if not self.user.is_admin:
+            return
+        from tui.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen(self.user))
 
     @on(Button.Pressed, "#security-settings")
     def action_security_settings(self) -> None:

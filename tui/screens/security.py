@@ -32,7 +32,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label, Select, Static
 
-from mfa import factors, reauth
+from mfa import factors, reauth, recovery
 from mfa.accounts import Account, account_by_id
 from mfa.factors import CODE_METHODS_NOTE, KIND_NAMES, FactorError, Method, VerifyResult
 from mfa.reauth import ReauthRequired
@@ -41,6 +41,7 @@ from tui.literal import literal
 from tui.screens.change_password import ChangePasswordScreen
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.reauth import ReauthScreen
+from tui.screens.recovery_codes import RecoveryCodesScreen, offer_first_set
 from tui.widgets.message_line import MessageLine, Severity
 from tui.widgets.method_cards import MethodCards
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
@@ -56,6 +57,17 @@ REMOVE_DETAIL = "Sign-in codes won't be sent there any more."
 REMOVE_APP_DETAIL = "Codes from this app won't be accepted any more."
 APP_DESTINATION = "Shown by the app"
 """The "Codes go to" column of an authenticator app."""
+NEW_CODES_QUESTION = "Make a new set of recovery codes?"
+NEW_CODES_DETAIL = "Your current recovery codes stop working at once."
+
+
+def recovery_text(left: int, has_set: bool) -> str:
+    """The Security page's line about recovery codes."""
+    if not has_set:
+        return "You have no recovery codes."
+    if left == 0:
+        return "Recovery codes: none left. Make a new set."
+    return f"Recovery codes: {left} of {recovery.CODE_COUNT} left."
 
 
 def last_used_text(at: float | None, now: float) -> str:
@@ -82,6 +94,9 @@ class SecurityState:
     allowed: tuple[str, ...]
     default: Method | None
     """Where the next sign-in code goes first (None: no usable method)."""
+    recovery_left: int = 0
+    """Recovery codes that still work."""
+    has_recovery_set: bool = False
 
     @property
     def verified(self) -> list[Method]:
@@ -161,11 +176,15 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         Binding(
             "p", "change_password", "Change password", show=False, id="security.change-password"
         ),
+        Binding(
+            "n", "new_recovery_codes", "New recovery codes", show=False, id="security.new-codes"
+        ),
     ]
     WORKER_FAILURES = {
         "security-load": f"That didn't work: {{error}}. {TRY_AGAIN}",
         "security-change": f"That didn't work: {{error}}. {TRY_AGAIN}",
         "security-grant": f"That didn't work: {{error}}. {TRY_AGAIN}",
+        "security-recovery": f"That didn't work: {{error}}. {TRY_AGAIN}",
     }
 
     def __init__(self, user: Account) -> None:
@@ -199,6 +218,9 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
                 yield Button("Change phone number", id="security-change-phone")
                 yield Button("Remove", id="security-remove", variant="error")
                 yield Button("Change password", id="security-change-password")
+            with Horizontal(id="security-recovery-row"):
+                yield Static("", id="security-recovery")
+                yield Button("New recovery codes", id="security-new-codes")
             yield MessageLine(id="security-message")
             yield Static(CODE_METHODS_NOTE, id="security-note")
         yield Footer()
@@ -228,6 +250,8 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
                 methods=await factors.methods_of(services, user.id),
                 allowed=await factors.allowed_kinds(services, user),
                 default=await factors.default_method(services, user),
+                recovery_left=await recovery.remaining(services, user.id),
+                has_recovery_set=await recovery.has_set(services, user.id),
             )
         )
 
@@ -266,6 +290,10 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#security-change-phone").display = state.verified_sms is not None
         self.query_one("#security-remove").display = bool(state.methods)
         self.query_one("#security-note").display = factors.shows_strength_note(state.allowed)
+        self.query_one("#security-recovery", Static).update(
+            recovery_text(state.recovery_left, state.has_recovery_set)
+        )
+        self.query_one("#security-recovery-row").display = bool(state.verified)
         self.refresh_bindings()
         focused = self.focused
         if focused is None or not focused.display:
@@ -299,6 +327,8 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
             return state is not None and state.verified_sms is not None
         if action == "remove_method":
             return state is not None and bool(state.methods)
+        if action == "new_recovery_codes":
+            return state is not None and bool(state.verified)
         return True
 
     # ---- re-authentication ---------------------------------------------------------------------
@@ -342,7 +372,7 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         title = f"Set up {KIND_NAMES[kinds[0]]}" if len(kinds) == 1 else "Set up a method"
         self.after_step_up(
             lambda: self.app.push_screen(
-                MethodSetupScreen(self.user, kinds, title), self._dialog_closed
+                MethodSetupScreen(self.user, kinds, title), self._method_added
             )
         )
 
@@ -360,6 +390,48 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         if result is not None:
             self._show_message(result.message, style="success")
         self._load()  # a code sent but not verified leaves a method "Not verified"
+
+    def _method_added(self, result: VerifyResult | None) -> None:
+        self._dialog_closed(result)
+        if result is not None:
+            self._first_recovery_codes()
+
+    # ---- recovery codes ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="security-recovery", exit_on_error=False)
+    async def _first_recovery_codes(self) -> None:
+        # A first method set up here (MFA not required yet) brings the first set too.
+        problem = await offer_first_set(self.mfa_app, self.user, lambda _: self._load())
+        if problem is not None:
+            self._show_message(problem, style="error")
+
+    @on(Button.Pressed, "#security-new-codes")
+    def action_new_recovery_codes(self) -> None:
+        """Replace the recovery codes (once confirmed) and show the new set."""
+        if self.state is None or not self.state.verified:
+            return
+        dialog = ConfirmDialog(
+            NEW_CODES_QUESTION, NEW_CODES_DETAIL, confirm="Make new codes", cancel="Keep"
+        )
+        self.app.push_screen(dialog, self._new_codes_answered)
+
+    def _new_codes_answered(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self.after_step_up(self._new_codes)
+
+    @work(exclusive=True, group="security-recovery", exit_on_error=False)
+    async def _new_codes(self) -> None:
+        app = self.mfa_app
+        try:
+            codes = await recovery.new_set(app.services, self.user, attempt=app.attempt_id)
+        except ReauthRequired as error:
+            self._refused(error)
+            return
+        except recovery.RecoveryError as error:
+            self._show_message(str(error), style="error")
+            return
+        self._show_message("Your old recovery codes no longer work.")
+        self.app.push_screen(RecoveryCodesScreen(codes, self.user.email), lambda _: self._load())
 
     @on(Button.Pressed, "#security-change-password")
     def action_change_password(self) -> None:

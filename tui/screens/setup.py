@@ -23,6 +23,7 @@ from textual.widgets import Button, Footer, Header, Static
 from mfa import factors
 from mfa.accounts import Account
 from mfa.factors import CODE_METHODS_NOTE
+from tui.screens.recovery_codes import offer_first_set
 from tui.widgets.message_line import MessageLine
 from tui.widgets.method_cards import CardStage, MethodCards
 from tui.widgets.stage import Stage, show_stage
@@ -67,7 +68,9 @@ class SetupScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to sign in", id="setup.back")]
     WORKER_FAILURES = {
         "setup-screen": "Reading the methods you can set up failed: {error}. Press Escape and "
-        "sign in again."
+        "sign in again.",
+        "setup-recovery": "Making your recovery codes failed: {error}. Continue, and make them "
+        "on the Security settings page.",
     }
 
     stage: reactive[SetupStage] = reactive(SetupStage.LOADING)
@@ -77,6 +80,8 @@ class SetupScreen(ReportsWorkerErrors, Screen[None]):
         """``user`` gave the right password and has to set up a method before going on."""
         super().__init__()
         self.user = user
+        self.issuing_codes = False
+        """The first set of recovery codes is being made (Continue waits for its screen)."""
 
     @property
     def mfa_app(self) -> MfaApp:
@@ -127,10 +132,27 @@ class SetupScreen(ReportsWorkerErrors, Screen[None]):
         self.stage = SetupStage.SET_UP
         self.query_one("#setup-continue", Button).focus()
         self.query_one("#setup", VerticalScroll).scroll_home(animate=False)
+        self.issuing_codes = True
+        self._recovery_codes()
+
+    @work(exclusive=True, group="setup-recovery", exit_on_error=False)
+    async def _recovery_codes(self) -> None:
+        # The first verified method brings the set of recovery codes, shown once.
+        try:
+            problem = await offer_first_set(self.mfa_app, self.user, self._codes_kept)
+        finally:
+            self.issuing_codes = False
+        if problem is not None:
+            self.query_one("#setup-status", MessageLine).error(problem)
+
+    def _codes_kept(self, _: None = None) -> None:
+        self.query_one("#setup-continue", Button).focus()
 
     @on(Button.Pressed, "#setup-continue")
     def _continue(self) -> None:
         cards = self.query(MethodCards)
         if cards and cards.first().busy:
             return  # a second method is being checked: let it finish
+        if self.issuing_codes:
+            return  # the recovery codes are about to be shown
         self.mfa_app.complete_sign_in(self.user)

@@ -25,6 +25,9 @@ What the screen does (the rules themselves live in ``mfa.factors`` and ``mfa.cod
   many failures the account waits, and Verify counts down to the moment it may be used again.
 - Success hands over to the app (``complete_sign_in``), which opens the home screen.
 - Escape goes back to the sign-in screen, which abandons the half-finished sign-in.
+- "Use a recovery code" is the dropdown's last choice while the user has unused codes: nothing
+  is sent, the field takes a recovery code, and Verify uses it up (``mfa.recovery``); the home
+  screen then says how many are left.
 
 The countdowns are widgets (``tui.widgets.countdown``) reading ``services.now()``: Resend and Verify
 count on their labels, and a line under the form counts to a send that waits. The screen only
@@ -44,7 +47,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from mfa import factors, sending
+from mfa import factors, recovery, sending
 from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.factors import APP_CODE_LINE, Method
@@ -71,6 +74,10 @@ CHECKING_LABEL = "Checking…"
 RESEND_LABEL = "Resend code"
 TRY_AGAIN_NOW = "You can try again now."
 TRY_AGAIN_WITH_NEW_CODE = "You can try again now, with a new code: select Resend code."
+USE_RECOVERY_CODE = "Use a recovery code"
+RECOVERY_CHOICE = -1
+"""The dropdown's value for "Use a recovery code" (method ids are positive)."""
+RECOVERY_PROMPT = "Enter one of your recovery codes (like 7KQM-2XWD-9PLT-C4RB) and select Verify."
 NO_METHODS = (
     "You have no method to receive a code any more. Press Escape to go back, and ask an "
     "administrator for help."
@@ -141,6 +148,8 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         self.pending_send_id: int | None = None
         """A method a code goes to as soon as the resend cooldown is over (the send asked for on
         arrival or by a switch came too soon after the previous one)."""
+        self.using_recovery = False
+        """The dropdown shows "Use a recovery code": Verify takes a recovery code."""
         self.sent_method_id: int | None = None
         """The method the "We sent a code to ..." line speaks of."""
 
@@ -215,7 +224,9 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         )
         resend = self.query_one("#resend", CountdownButton)
         chosen = self.methods.get(self.chosen_method_id) if self.chosen_method_id else None
-        resend.set_held(self.sending or chosen is None or not chosen.sends_codes)
+        resend.set_held(
+            self.sending or chosen is None or not chosen.sends_codes or self.using_recovery
+        )
 
     def _method_select(self) -> Select[int] | None:
         found = self.query("#verify-method")
@@ -234,6 +245,7 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         methods = await factors.sign_in_methods(services, self.user)
         default = await factors.default_method(services, self.user)
         live = await factors.live_code(services, self.user, attempt=self.attempt_id)
+        recovery_left = await recovery.remaining(services, self.user.id)
         if not methods or default is None:
             self.stage = VerifyStage.NO_METHODS
             self.message_line.error(NO_METHODS)
@@ -246,8 +258,13 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         )
         self.chosen_method_id = live.method_id if live is not None and already_sent else default.id
         # Chosen before mounting: the Changed event the Select posts on mount is then ignored.
+        choices: list[tuple[object, int]] = [
+            (literal(method.label), method.id) for method in methods
+        ]
+        if recovery_left:
+            choices.append((USE_RECOVERY_CODE, RECOVERY_CHOICE))
         select: Select[int] = Select(
-            [(literal(method.label), method.id) for method in methods],
+            choices,  # type: ignore[arg-type]
             value=self.chosen_method_id,
             allow_blank=False,
             id="verify-method",
@@ -270,6 +287,11 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
     @on(Select.Changed, "#verify-method")
     def _method_chosen(self, event: Select.Changed) -> None:
         value = event.value
+        if value == RECOVERY_CHOICE:
+            self._use_recovery(True)
+            return
+        if isinstance(value, int) and self.using_recovery:
+            self._use_recovery(False)
         if not isinstance(value, int) or value == self.chosen_method_id:
             return  # the Select announcing the value it was mounted with, or no change
         self.chosen_method_id = value
@@ -290,6 +312,24 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         self._update_buttons()
         self.query_one("#verify-code", Input).clear()
         self._focus("#verify-code")
+
+    def _use_recovery(self, on: bool) -> None:
+        """Switch the code field between a sent code and a recovery code."""
+        self.using_recovery = on
+        field = self.query_one("#verify-code", Input)
+        field.clear()
+        self.set_class(on, "-recovery")  # a wider field; no Resend (screens.tcss)
+        if on:
+            field.restrict = r"[0-9A-Za-z\- ]*"
+            field.max_length = 24
+            field.placeholder = "Recovery code"
+            self.message_line.show(RECOVERY_PROMPT)
+        else:
+            field.restrict = r"[0-9]*"
+            field.max_length = 6
+            field.placeholder = "6-digit code"
+            self.message_line.clear()
+        self._update_buttons()
 
     @on(Button.Pressed, "#resend")
     def _resend(self) -> None:
@@ -366,14 +406,20 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         if self.checking or self.query_one("#verify", Button).disabled:
             return
         self.checking = True
-        self._check(self.query_one("#verify-code", Input).value)
+        self._check(self.query_one("#verify-code", Input).value, self.using_recovery)
 
     @work(exclusive=True, group="verify-check", exit_on_error=False)
-    async def _check(self, code: str) -> None:
-        chosen = self.methods.get(self.chosen_method_id) if self.chosen_method_id else None
-        result = await factors.verify_sign_in(
-            self.services, self.user, code, chosen, attempt=self.attempt_id
-        )
+    async def _check(self, code: str, recovery_code: bool) -> None:
+        if recovery_code:
+            result = await recovery.use_recovery_code(self.services, self.user, code)
+            if result.ok:
+                # Said on the home screen, which replaces this one at once.
+                self.app.notify(result.message, title="Recovery code used", markup=False)
+        else:
+            chosen = self.methods.get(self.chosen_method_id) if self.chosen_method_id else None
+            result = await factors.verify_sign_in(
+                self.services, self.user, code, chosen, attempt=self.attempt_id
+            )
         self._checked(result)
 
     def _checked(self, result: VerifyResult) -> None:
