@@ -98,11 +98,15 @@ async def test_reset_mfa_removes_methods_codes_and_live_code_and_the_user_sets_u
         after = await admin_users.reset_mfa(services, user.id, actor_id=admin.id)
         assert after.methods == () and after.recovery_codes_left == 0
         assert after.mfa_state == "required: not set up yet"
-        assert await last_event(services, user) == (
+        # The reset, then the security notice to the user (no mail server here: audited).
+        [notice, reset] = await audit.events(services.db, user.id, limit=2)
+        assert (reset.event, reset.actor_id, reset.detail) == (
             "admin.mfa_reset",
             admin.id,
             "removed methods: 1, recovery codes: 10, codes sent: 1",
         )
+        assert (notice.event, notice.actor_id) == ("notice.failed", admin.id)
+        assert notice.detail is not None and notice.detail.startswith("mfa reset: email")
         assert (
             await services.db.fetchone("SELECT 1 FROM otp_challenges WHERE user_id = ?", (user.id,))
             is None

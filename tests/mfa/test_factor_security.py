@@ -9,7 +9,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from mfa import accounts, factors, mfa_process, notices, reauth, roster, sending, totp
+from mfa import (
+    accounts,
+    admin_users,
+    factors,
+    mfa_process,
+    notices,
+    reauth,
+    recovery,
+    roster,
+    sending,
+    totp,
+)
 from mfa import session as sessions
 from mfa.clock import ManualClock
 from mfa.config import Config
@@ -431,3 +442,32 @@ async def test_an_app_needs_the_grant_and_its_code_re_authenticates_once(
     again = await reauth.step_up(demo, user, reauth.new_attempt_id(), PASSWORD, code, app=True)
     assert not again.ok and again.code_result is not None
     assert again.code_result.status == "replayed"
+
+
+# ------------------------------------------------------- recovery codes and an admin's reset
+
+
+async def test_recovery_codes_need_the_grant_and_each_use_and_reset_is_told(
+    demo: Services, sink: SmtpSink
+) -> None:
+    user = await user_with_password(demo)
+    await set_up_sms(demo, user)
+    account = accounts.Account.of(user)
+    codes = await recovery.issue_first_set(demo, account)
+    assert codes is not None
+    with pytest.raises(ReauthRequired):
+        await recovery.new_set(demo, account, attempt=reauth.new_attempt_id())
+    new = await recovery.new_set(demo, account, attempt=await granted(demo, user))
+    assert (await recovery.use_recovery_code(demo, account, new[0])).ok
+    malformed = await recovery.use_recovery_code(demo, account, "12")
+    assert malformed.status == "malformed"
+    await admin_users.reset_mfa(demo, user.id)
+    assert notices_to(sink, EMAIL)[-3:] == [
+        "Your recovery codes were replaced",
+        "A recovery code was used to sign in",
+        "Multi-factor authentication was reset for your account",
+    ]
+    used_notice = " ".join(sink.messages_to(EMAIL)[-2].get_content().split())
+    assert "You have 9 recovery codes left." in used_notice
+    assert ("mfa.code_rejected", "sign-in: recovery code malformed") in await events_of(demo, user)
+    assert await reauth.grant_until(demo, user, ATTEMPT) is None  # the reset ended the grant

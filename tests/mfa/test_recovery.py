@@ -59,11 +59,12 @@ async def test_a_code_works_once_and_says_how_many_are_left(config: Config, cloc
         again = await recovery.use_recovery_code(services, account, codes[3])
         assert not again.ok and again.message == recovery.WRONG
         assert await recovery.remaining(services, account.id) == 9
-        events = [(e.event, e.detail) for e in await audit.events(services.db, account.id, limit=2)]
-        assert events == [
-            ("mfa.code_rejected", "sign-in: recovery code wrong"),
-            ("mfa.recovery_code_used", "9 left"),
-        ]
+        events = [(e.event, e.detail) for e in await audit.events(services.db, account.id, limit=3)]
+        # The use is followed by its security notice (no mail server here: the failure audited).
+        assert events[0] == ("mfa.code_rejected", "sign-in: recovery code wrong")
+        assert events[1][0] == "notice.failed"
+        assert events[1][1] is not None and events[1][1].startswith("recovery code used: email")
+        assert events[2] == ("mfa.recovery_code_used", "9 left")
 
 
 async def test_a_new_set_replaces_the_old_one(config: Config, clock) -> None:
@@ -73,10 +74,13 @@ async def test_a_new_set_replaces_the_old_one(config: Config, clock) -> None:
         new = await recovery.new_set(services, account, attempt=await granted(services, account))
         assert not (await recovery.use_recovery_code(services, account, old[0])).ok
         assert (await recovery.use_recovery_code(services, account, new[0])).ok
-        events = [e.event for e in await audit.events(services.db, account.id, limit=3)]
+        events = [e.event for e in await audit.events(services.db, account.id, limit=5)]
+        # Each change is followed by its security notice (no mail server here: audited).
         assert events == [
+            "notice.failed",
             "mfa.recovery_code_used",
             "mfa.code_rejected",
+            "notice.failed",
             "mfa.recovery_codes_replaced",
         ]
 
