@@ -31,7 +31,7 @@ from mfa import codes, totp
 from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.delivery import mask_email
-from mfa.keys import SecretBox, SecretKeyError, secret_box
+from mfa.keys import SecretBox, SecretKeyError, installation_box
 from mfa.kinds import CODE_KINDS, KIND_NAMES, KINDS
 from mfa.phones import mask_phone
 from mfa.services import Services
@@ -215,7 +215,7 @@ async def confirm_setup(services: Services, user: Account, kind: str, code: str)
         raise FactorError(f"Unknown method {kind!r}.")
     now = services.now()
     try:
-        box = secret_box(services.config.key_path, services.config.host.group)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -268,7 +268,7 @@ async def verify_sign_in(
         return await totp.verify_totp_sign_in(services, user.id, code)
     now = services.now()
     try:
-        box = secret_box(services.config.key_path, services.config.host.group)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
