@@ -37,7 +37,7 @@ from mfa import codes, notices, reauth, totp
 from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.delivery import mask_email
-from mfa.keys import SecretBox, SecretKeyError, secret_box
+from mfa.keys import SecretBox, SecretKeyError, installation_box
 from mfa.kinds import CODE_KINDS, KIND_NAMES, KINDS
 from mfa.notices import NoticeKind
 from mfa.phones import mask_phone
@@ -260,7 +260,7 @@ async def confirm_setup(
         raise FactorError(f"Unknown method {kind!r}.")
     now = services.now()
     try:
-        box = secret_box(services.config.key_path, services.config.host.group)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -337,7 +337,7 @@ async def verify_sign_in(
         return await totp.verify_totp_sign_in(services, user.id, code)
     now = services.now()
     try:
-        box = secret_box(services.config.key_path, services.config.host.group)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:

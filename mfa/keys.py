@@ -17,12 +17,16 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from store.files import FileAccess, FileAccessError
 
 KEY_FILE_MODE = 0o600
+
+if TYPE_CHECKING:
+    from mfa.config import Config
 
 
 class SecretKeyError(Exception):
@@ -58,6 +62,17 @@ def secret_box(key_path: Path, group: str = "") -> SecretBox:
     ``group`` is ``host.group``: the Unix group whose members share the key (empty: one account).
     """
     return SecretBox(load_or_create_key(key_path, group), key_path)
+
+
+def installation_box(config: Config) -> SecretBox:
+    """The box for this installation's key file, with its layout's group: what every caller uses,
+    so that no code path forgets the group (and refuses a shared key as "readable by others")."""
+    return secret_box(config.key_path, config.host.group)
+
+
+def installation_key(config: Config) -> bytes:
+    """This installation's key (created on first use), with its layout's group."""
+    return load_or_create_key(config.key_path, config.host.group)
 
 
 def load_or_create_key(path: Path, group: str = "") -> bytes:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from mfa import codes, throttle
 from mfa.accounts import Account
-from mfa.keys import SecretKeyError, secret_box
+from mfa.keys import SecretKeyError, installation_box
 from mfa.services import Services
 from mfa.session import new_attempt_id
 from mfa.wording import lock_sentence
@@ -171,7 +171,7 @@ async def step_up(
         how = "password"
         if await _usable_methods(conn, user.id):
             try:
-                box = secret_box(services.config.key_path)
+                box = installation_box(services.config)
                 if app:
                     # Imported here: mfa.totp itself requires grants from this module.
                     from mfa import totp

@@ -37,7 +37,7 @@ from pathlib import Path
 from mfa import notices, reauth, throttle
 from mfa.accounts import Account
 from mfa.codes import VerifyResult
-from mfa.keys import SecretKeyError, load_or_create_key
+from mfa.keys import SecretKeyError, installation_key
 from mfa.notices import NoticeKind
 from mfa.services import Services
 from mfa.wording import lock_sentence
@@ -82,7 +82,7 @@ def normalise(text: str) -> str | None:
 
 def _hash_key(services: Services) -> bytes:
     # A key of its own for this purpose, derived from the installation's key file.
-    master = load_or_create_key(services.config.key_path)
+    master = installation_key(services.config)
     return hmac.new(master, b"mfa-tui recovery codes v1", hashlib.sha256).digest()
 
 

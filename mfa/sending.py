@@ -47,7 +47,7 @@ from mfa.factors import (
     mask_destination,
     sign_in_methods,
 )
-from mfa.keys import SecretKeyError, secret_box
+from mfa.keys import SecretKeyError, installation_box
 from mfa.phones import InvalidPhoneNumber, normalise_mobile
 from mfa.services import Services
 from mfa.wording import clause, describe_wait, lock_sentence, resend_wait_sentence
@@ -321,7 +321,7 @@ async def _send(
     security = services.config.security
     masked = mask_destination(kind, destination)
     try:
-        box = secret_box(services.config.key_path, services.config.host.group)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return SendResult(False, "unavailable", str(error), masked)
     now = services.now()

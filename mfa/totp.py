@@ -34,7 +34,7 @@ import pyotp
 from mfa import codes, notices, reauth, throttle
 from mfa.codes import VerifyResult
 from mfa.config import SecurityConfig
-from mfa.keys import SecretBox, SecretKeyError, secret_box
+from mfa.keys import SecretBox, SecretKeyError, installation_box
 from mfa.kinds import KIND_NAMES
 from mfa.notices import NoticeKind
 from mfa.services import Services
@@ -174,7 +174,7 @@ async def start_totp_setup(services: Services, user_id: int, *, attempt: str) ->
     if subscription is None or KIND not in subscription.allowed:
         return TotpSetup(False, "not_allowed", NOT_ALLOWED)
     try:
-        box = secret_box(services.config.key_path)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return TotpSetup(False, "unavailable", str(error))
     secret = new_secret()
@@ -225,7 +225,7 @@ async def confirm_totp_setup(services: Services, user_id: int, code: str) -> Ver
     now = services.now()
     security = services.config.security
     try:
-        box = secret_box(services.config.key_path)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -293,7 +293,7 @@ async def verify_totp_sign_in(services: Services, user_id: int, code: str) -> Ve
     if not await totp_allowed(services, user_id):
         return VerifyResult(False, "no_code", NOT_ALLOWED)
     try:
-        box = secret_box(services.config.key_path)
+        box = installation_box(services.config)
     except SecretKeyError as error:
         return VerifyResult(False, "unavailable", str(error))
     async with services.db.write() as conn:
@@ -370,7 +370,7 @@ async def demo_app_codes(services: Services, limit: int = 5) -> list[DemoAppCode
     if not services.demo:
         return []
     try:
-        box = secret_box(services.config.key_path)
+        box = installation_box(services.config)
     except SecretKeyError:
         return []
     now = services.now()
@@ -397,7 +397,7 @@ async def demo_current_code(services: Services, user_id: int) -> str | None:
     if method is None or not method.verified:
         return None
     try:
-        secret = secret_box(services.config.key_path).decrypt(method.secret)
+        secret = installation_box(services.config).decrypt(method.secret)
     except SecretKeyError:
         return None
     return code_at_step(secret, step_at(services.now()))

@@ -28,6 +28,7 @@ from tests.e2e.terminal import (
     Terminal,
     demo_database,
     demo_env,
+    keep_recovery_codes,
     read_code,
     sign_in,
     start_demo,
@@ -207,6 +208,7 @@ def test_the_gate_execs_its_command_only_after_mfa(tmp_path: Path) -> None:
     terminal.wait_for("We sent a code to")
     terminal.type(read_code(terminal, USER_EMAIL, not_one_of=codes))
     terminal.press("enter")  # Verify
+    keep_recovery_codes(terminal)  # the first method brings recovery codes
     terminal.wait_for("Multi-factor authentication is set up.")
     assert not record.exists()  # still nothing launched
     terminal.press("enter")  # Continue: the sign-in is complete

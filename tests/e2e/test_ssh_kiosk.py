@@ -46,7 +46,13 @@ from tests.e2e.sshd import (
     unavailable,
     wait_for_code,
 )
-from tests.e2e.terminal import Terminal, begin_mfa_process, open_general_preferences, sign_out
+from tests.e2e.terminal import (
+    Terminal,
+    begin_mfa_process,
+    keep_recovery_codes,
+    open_general_preferences,
+    sign_out,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(bool(unavailable()), reason=unavailable())]
 
@@ -91,6 +97,7 @@ def sets_up_email(host: KioskHost, terminal: Terminal, person: Person, seen: set
     terminal.wait_for("We sent a code to")
     terminal.type(wait_for_code(host.sink, person.email, seen))
     terminal.press("enter")  # Verify
+    keep_recovery_codes(terminal)  # the first method brings recovery codes
     terminal.wait_for("Multi-factor authentication is set up.")
     terminal.press("enter")  # Continue
 
