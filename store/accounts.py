@@ -58,27 +58,34 @@ async def create_subscription(
     return subscription_id
 
 
+_INSERT_USER = (
+    "INSERT INTO users (subscription_id, email, email_key, email_deliverable, email_problem,"
+    " display_name, role, status, password_hash, mfa_required, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _user_row(subscription_id: int, user: NewUser, now: float) -> tuple[object, ...]:
+    """The values of ``_INSERT_USER`` for one user; the address key is always derived here."""
+    return (
+        subscription_id,
+        user.email,
+        email_key(user.email),
+        int(user.email_deliverable),
+        user.email_problem,
+        user.display_name,
+        user.role,
+        user.status,
+        user.password_hash,
+        int(user.mfa_required),
+        now,
+    )
+
+
 async def insert_user(
     conn: aiosqlite.Connection, subscription_id: int, user: NewUser, now: float
 ) -> int:
-    cursor = await conn.execute(
-        "INSERT INTO users (subscription_id, email, email_key, email_deliverable, email_problem,"
-        " display_name, role, status, password_hash, mfa_required, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            subscription_id,
-            user.email,
-            email_key(user.email),
-            int(user.email_deliverable),
-            user.email_problem,
-            user.display_name,
-            user.role,
-            user.status,
-            user.password_hash,
-            int(user.mfa_required),
-            now,
-        ),
-    )
+    cursor = await conn.execute(_INSERT_USER, _user_row(subscription_id, user, now))
     return int(cursor.lastrowid or 0)
 
 
@@ -97,27 +104,7 @@ async def insert_users_many(
     conn: aiosqlite.Connection, subscription_id: int, users: Iterable[NewUser], now: float
 ) -> None:
     """Insert many users in one statement run (``executemany``), for seeding large demos."""
-    await conn.executemany(
-        "INSERT INTO users (subscription_id, email, email_key, email_deliverable, email_problem,"
-        " display_name, role, status, password_hash, mfa_required, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            (
-                subscription_id,
-                user.email,
-                email_key(user.email),
-                int(user.email_deliverable),
-                user.email_problem,
-                user.display_name,
-                user.role,
-                user.status,
-                user.password_hash,
-                int(user.mfa_required),
-                now,
-            )
-            for user in users
-        ),
-    )
+    await conn.executemany(_INSERT_USER, (_user_row(subscription_id, user, now) for user in users))
 
 
 async def count_users(reader: Reader, subscription_id: int) -> int:
