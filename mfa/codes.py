@@ -36,6 +36,7 @@ from mfa.config import SecurityConfig
 from mfa.keys import SecretBox
 from mfa.wording import describe_wait, lock_sentence
 from store import accounts as account_store
+from store import audit
 from store import factors as factor_store
 from store.factors import OtpChallenge
 from store.models import User
@@ -300,4 +301,21 @@ def sms_text(code: str, purpose: str, security: SecurityConfig) -> str:
     return (
         f"{code} is your verification code for {action}. It works for "
         f"{lifetime_words(security)}. Never share it."
+    )
+
+
+async def audit_rejection(
+    conn: aiosqlite.Connection, now: float, user_id: int, result: VerifyResult, what: str
+) -> None:
+    """Record a refused code (``mfa.code_rejected``) in the checking transaction.
+
+    Every refusal is recorded, a malformed entry included (it counts against nothing).
+    """
+    await audit.record(
+        conn,
+        now,
+        "mfa.code_rejected",
+        actor_id=user_id,
+        subject_id=user_id,
+        detail=f"{what}: {result.status}",
     )

@@ -272,7 +272,7 @@ async def confirm_setup(
             return VerifyResult(False, "no_code", codes.CODE_USED_OR_REPLACED)
         check = await _check(conn, services, box, user.id, code, "setup", attempt, method.id)
         if not check.result.ok:
-            await _audit_rejection(conn, now, user.id, check.result, f"setup {kind}")
+            await codes.audit_rejection(conn, now, user.id, check.result, f"setup {kind}")
             return check.result
         assert check.challenge is not None
         destination = check.challenge.destination
@@ -344,7 +344,7 @@ async def verify_sign_in(
         check = await _check(conn, services, box, user.id, code, "sign_in", attempt, None)
         result = check.result
         if not result.ok:
-            await _audit_rejection(conn, now, user.id, result, "sign-in")
+            await codes.audit_rejection(conn, now, user.id, result, "sign-in")
             return result
         assert result.method_id is not None
         method = await factor_store.method_by_id(conn, result.method_id)
@@ -456,20 +456,6 @@ async def _check(
         )
     except SecretKeyError as error:
         return codes.CodeCheck(VerifyResult(False, "unavailable", str(error)), None)
-
-
-async def _audit_rejection(
-    conn: aiosqlite.Connection, now: float, user_id: int, result: VerifyResult, what: str
-) -> None:
-    # Every refusal is recorded, a malformed entry included (it counts against nothing).
-    await audit.record(
-        conn,
-        now,
-        "mfa.code_rejected",
-        actor_id=user_id,
-        subject_id=user_id,
-        detail=f"{what}: {result.status}",
-    )
 
 
 def mask_destination(kind: str, destination: str) -> str:

@@ -238,7 +238,7 @@ async def confirm_totp_setup(services: Services, user_id: int, code: str) -> Ver
         entered = normalise_code(code)
         if entered is None:
             result = VerifyResult(False, "malformed", CODE_MALFORMED, method_id=method.id)
-            await _audit_rejection(conn, now, user_id, result, "setup totp")
+            await codes.audit_rejection(conn, now, user_id, result, "setup totp")
             return result
         pending = method.pending_secret is not None
         try:
@@ -250,7 +250,7 @@ async def confirm_totp_setup(services: Services, user_id: int, code: str) -> Ver
             conn, method.id, steps[-1], now, pending=pending
         ):
             result = await _wrong(conn, user_id, method.id, now, security)
-            await _audit_rejection(conn, now, user_id, result, "setup totp")
+            await codes.audit_rejection(conn, now, user_id, result, "setup totp")
             return result
         await factor_store.set_last_method(conn, user_id, method.id)
         await _record_success(conn, user_id)
@@ -330,7 +330,7 @@ async def judge_app_code(
     entered = normalise_code(code)
     if entered is None:
         result = VerifyResult(False, "malformed", CODE_MALFORMED, method_id=method.id)
-        await _audit_rejection(conn, now, user_id, result, what)
+        await codes.audit_rejection(conn, now, user_id, result, what)
         return result
     try:
         secret = box.decrypt(method.secret)
@@ -340,16 +340,16 @@ async def judge_app_code(
     fresh = [step for step in steps if method.last_step is None or step > method.last_step]
     if steps and not fresh:
         result = VerifyResult(False, "replayed", CODE_REPLAYED, method_id=method.id)
-        await _audit_rejection(conn, now, user_id, result, what)
+        await codes.audit_rejection(conn, now, user_id, result, what)
         return result
     if not fresh:
         result = await _wrong(conn, user_id, method.id, now, security)
-        await _audit_rejection(conn, now, user_id, result, what)
+        await codes.audit_rejection(conn, now, user_id, result, what)
         return result
     if not await totp_store.claim_step(conn, method.id, fresh[-1], now):
         # Only reachable if the row changed under this transaction; refuse like a replay.
         result = VerifyResult(False, "replayed", CODE_REPLAYED, method_id=method.id)
-        await _audit_rejection(conn, now, user_id, result, what)
+        await codes.audit_rejection(conn, now, user_id, result, what)
         return result
     return VerifyResult(True, "verified", "Verified.", method_id=method.id)
 
@@ -434,15 +434,3 @@ async def _record_success(conn: aiosqlite.Connection, user_id: int) -> None:
     await throttle.record_success(conn, user_id)
 
 
-async def _audit_rejection(
-    conn: aiosqlite.Connection, now: float, user_id: int, result: VerifyResult, what: str
-) -> None:
-    # Every refusal is recorded, a malformed entry included (it counts against nothing).
-    await audit.record(
-        conn,
-        now,
-        "mfa.code_rejected",
-        actor_id=user_id,
-        subject_id=user_id,
-        detail=f"{what}: {result.status}",
-    )

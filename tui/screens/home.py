@@ -110,7 +110,7 @@ class HomeScreen(Screen[None]):
             id=f"open-product-{number}",
             classes="home-launch",
             compact=True,
-            tooltip=f"Open {product} in this terminal",
+            tooltip=literal(f"Open {product} in this terminal"),
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
