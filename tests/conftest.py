@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +17,26 @@ from tests.smtp_server import SmtpSink
 
 # Cheap argon2 parameters keep the suite fast; tests of the real defaults build their own config.
 FAST_SECURITY = SecurityConfig(argon2_memory_kib=1024, argon2_time_cost=1)
+
+SHARED_DIRECTORY = "MFA_TUI_TESTS_SHARED_DIRECTORY"
+"""Names a directory under /tmp that every test process of one run shares (the SSH kiosk tests
+build their installation there once). The process that starts the run chooses it before any
+worker process starts (they inherit it) and removes it when the run ends."""
+
+
+def _starts_the_run(config: pytest.Config) -> bool:
+    """Whether this is the process that started pytest (not one of pytest-xdist's workers)."""
+    return not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _starts_the_run(config):
+        os.environ[SHARED_DIRECTORY] = f"/tmp/mfa-tui-tests-{secrets.token_hex(6)}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _starts_the_run(session.config) and (shared := os.environ.pop(SHARED_DIRECTORY, "")):
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 @pytest.fixture

@@ -12,12 +12,14 @@ the password the guide's secret file holds). Unix accounts and the group are cre
 home directories; SSH keys are generated per run.
 
 Everything here needs root (``useradd``, ``sshd``); :func:`unavailable` says why a test can't run.
-The installation (a virtualenv on ``/usr/bin/python3``, as the guide says) is built once per run.
+The installation (a virtualenv on ``/usr/bin/python3``, as the guide says) is built once per run
+and shared by every test process of the run (:func:`shared_installation`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pwd
 import re
@@ -27,6 +29,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ from pathlib import Path
 import pexpect
 import pyte
 
+from tests.conftest import SHARED_DIRECTORY
 from tests.e2e.terminal import UNSET, Terminal
 from tests.smtp_server import SmtpSink
 
@@ -90,9 +94,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def shared_directory(prefix: str) -> Path:
-    """A new directory under /tmp that every account may enter (pytest's own are 0700)."""
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+def shared_directory(prefix: str, parent: Path | None = None) -> Path:
+    """A new directory under /tmp (or ``parent``) that every account may enter (pytest's own are
+    0700)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=str(parent or "/tmp")))
     path.chmod(0o755)
     return path
 
@@ -116,8 +121,8 @@ class Installation:
     prefix: Path
 
     @classmethod
-    def build(cls) -> Installation:
-        base = shared_directory("mfa-tui-opt-")
+    def build(cls, parent: Path | None = None) -> Installation:
+        base = shared_directory("mfa-tui-opt-", parent)
         prefix = base / "opt" / "mfa-tui"
         prefix.parent.mkdir(mode=0o755)
         # The packages are .ci/run's business (apt-get holds a host-wide lock: not in a test).
@@ -147,6 +152,72 @@ class Installation:
 
     def remove(self) -> None:
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def shared_installation() -> Installation:
+    """The run's installation, built by whichever test process asks first.
+
+    The build takes a while (a virtualenv and a non-editable ``pip install``, bytecode compiled):
+    test processes running at once take turns on a lock, and the first builds while the others
+    wait for it. Without a shared directory (this module used outside pytest) a new one is built.
+    """
+    shared = os.environ.get(SHARED_DIRECTORY)
+    if not shared:
+        return Installation.build()
+    root = Path(shared)
+    root.mkdir(mode=0o755, exist_ok=True)
+    root.chmod(0o755)  # the accounts run the installed program from inside it
+    where = root / "installation"
+    with open(root / "installation.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if where.is_file():
+            base = Path(where.read_text())
+            return Installation(base, base / "opt" / "mfa-tui")
+        built = Installation.build(parent=root)
+        where.write_text(str(built.base))
+        return built
+
+
+_early: dict[str, object] = {}
+_early_lock = threading.Lock()
+
+
+def start_shared_installation() -> None:
+    """Begin :func:`shared_installation` in the background, so that the tests needing it find
+    it ready (the test process runs other tests meanwhile)."""
+    with _early_lock:
+        if "thread" in _early:
+            return
+
+        def build() -> None:
+            try:
+                _early["result"] = shared_installation()
+            except BaseException as error:  # reported by the test that needs it
+                _early["result"] = error
+
+        thread = threading.Thread(target=build, name="kiosk-installation", daemon=True)
+        _early["thread"] = thread
+        thread.start()
+
+
+def finish_shared_installation() -> None:
+    """Wait for a build :func:`start_shared_installation` began, if any."""
+    thread = _early.get("thread")
+    if isinstance(thread, threading.Thread):
+        thread.join()
+
+
+def wait_for_shared_installation() -> Installation:
+    """The installation :func:`start_shared_installation` began (it starts it if nobody did)."""
+    start_shared_installation()
+    thread = _early["thread"]
+    assert isinstance(thread, threading.Thread)
+    thread.join()
+    result = _early["result"]
+    if isinstance(result, BaseException):
+        raise AssertionError("the installation could not be built") from result
+    assert isinstance(result, Installation)
+    return result
 
 
 @dataclass
@@ -179,10 +250,11 @@ def wait_for_code(sink: SmtpSink, address: str, seen: set[str], timeout: float =
 
 
 def type_credentials(terminal: Terminal, email: str) -> None:
-    """On the sign-in screen: the address, Enter, the password, Enter."""
-    terminal.type(email)
+    """On the sign-in screen: the address, Enter, the password, Enter (each field's text in one
+    write, as a fast typist or a password manager sends it; typing itself is tested locally)."""
+    terminal.write(email)
     terminal.press("enter")
-    terminal.type(PASSWORD)
+    terminal.write(PASSWORD)
     terminal.press("enter")
 
 
@@ -477,7 +549,12 @@ def command_line(pid: int) -> str:
 
 
 def processes_of(unix_name: str) -> list[int]:
-    """The ids of the processes running as ``unix_name``."""
+    """The ids of the processes running as ``unix_name``.
+
+    A process that has ended but whose status its parent has not collected yet (a zombie) is not
+    running: the account's own ones are orphans waiting for init (sshd's session process ends
+    after the monitor that started it), and some inits collect them only every second or two.
+    """
     try:
         uid = pwd.getpwnam(unix_name).pw_uid
     except KeyError:
@@ -486,9 +563,15 @@ def processes_of(unix_name: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if entry.stat().st_uid == uid:
+                if entry.stat().st_uid == uid and not _ended(entry):
                     found.append(int(entry.name))
     return found
+
+
+def _ended(process: Path) -> bool:
+    """Whether the process ``/proc/<pid>`` is a zombie (its state field, after the name)."""
+    status = (process / "stat").read_text()
+    return status[status.rindex(")") + 2 :].startswith("Z")
 
 
 def _end_processes_of(unix_name: str) -> None:

@@ -24,7 +24,6 @@ import signal
 import stat
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -45,6 +44,7 @@ from tests.e2e.sshd import (
     type_credentials,
     unavailable,
     wait_for_code,
+    wait_for_shared_installation,
 )
 from tests.e2e.terminal import (
     Terminal,
@@ -63,13 +63,11 @@ GONE_SECONDS = 3.0
 """A refused or dropped connection leaves no process of the account after this long."""
 
 
-@pytest.fixture(scope="module")
-def installation() -> Iterator[Installation]:
-    built = Installation.build()
-    try:
-        yield built
-    finally:
-        built.remove()
+@pytest.fixture(scope="session")
+def installation() -> Installation:
+    """The guide's installation, one for the whole run (removed by tests/conftest.py at its end);
+    tests/e2e/conftest.py starts building it as soon as the tests are collected."""
+    return wait_for_shared_installation()
 
 
 def admin_turns_mfa_on(host: KioskHost, admin: Person) -> None:
@@ -95,7 +93,7 @@ def sets_up_email(host: KioskHost, terminal: Terminal, person: Person, seen: set
     terminal.wait_for("Send me the code")
     terminal.press("enter")
     terminal.wait_for("We sent a code to")
-    terminal.type(wait_for_code(host.sink, person.email, seen))
+    terminal.write(wait_for_code(host.sink, person.email, seen))
     terminal.press("enter")  # Verify
     keep_recovery_codes(terminal)  # the first method brings recovery codes
     terminal.wait_for("Multi-factor authentication is set up.")
@@ -108,7 +106,7 @@ def signs_in_with_a_code(
     """From the sign-in screen of a person with email set up: password, then the code."""
     type_credentials(terminal, person.email)
     terminal.wait_for("We sent a code to")
-    terminal.type(wait_for_code(host.sink, person.email, seen))
+    terminal.write(wait_for_code(host.sink, person.email, seen))
     terminal.press("enter")
 
 
