@@ -7,10 +7,12 @@ import pytest
 from tests.e2e import sshd
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_finish(session: pytest.Session) -> None:
     # The build (a virtualenv and a pip install) mostly waits on the disk and on pip: it runs in
     # the background while this process runs other tests, and is ready when a kiosk test starts.
-    wanted = any("installation" in getattr(item, "fixturenames", ()) for item in items)
+    if session.config.option.collectonly:
+        return
+    wanted = any("installation" in getattr(item, "fixturenames", ()) for item in session.items)
     if wanted and not sshd.unavailable():
         sshd.start_shared_installation()
 
