@@ -34,6 +34,29 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[SHARED_DIRECTORY] = f"/tmp/mfa-tui-tests-{secrets.token_hex(6)}"
 
 
+RUN_FIRST = (
+    "tests/e2e/",
+    "tests/e2e/test_ssh_kiosk.py",
+    "tests/mfa/test_mfa_process_kill.py",
+    "tests/tui/",
+    "tests/admin_cli/",
+)
+"""The slowest tests first, so that with several test processes (``-n``, which hands tests out in
+this order) none is left running a long one at the end: the journeys in a real terminal (they
+mostly wait for the program), the SSH kiosk tests once their installation has had time to build,
+the MFA process killed and resumed, then the Pilot tests and the admin commands (a process each).
+Everything else comes after."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        ranks = [number for number, prefix in enumerate(RUN_FIRST) if path.startswith(prefix)]
+        return ranks[-1] if ranks else len(RUN_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests stay together and in their order
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _starts_the_run(session.config) and (shared := os.environ.pop(SHARED_DIRECTORY, "")):
         shutil.rmtree(shared, ignore_errors=True)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import pytest
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, ProgressBar, Switch
@@ -23,6 +24,7 @@ from tests.mfa.job_helpers import INSERT_USER, user_rows
 from tests.tui.helpers import SIZE, add_account, seeded_services, shown, temp_config
 from tui.app import MfaApp, create_app
 from tui.jobs import MfaProcessUpdated
+from tui.screens import preferences
 from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
 from tui.screens.preferences import (
     COMPLETE,
@@ -244,8 +246,11 @@ async def test_the_ui_answers_keys_mid_job_and_the_job_outlives_the_screen(
 
 
 async def test_a_second_admin_pressing_begin_sees_the_running_job(
-    tmp_path: Path, clock: ManualClock
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The page must still show what it loaded when the admin presses Begin: its look for other
+    # sessions' changes (every second) would otherwise, on a slow machine, find the job first.
+    monkeypatch.setattr(preferences, "OTHER_SESSIONS_CHECK_SECONDS", 3600.0)
     services = await seeded_services(tmp_path, clock)
     other = await open_services(temp_config(tmp_path), clock=clock)
     try:
