@@ -26,10 +26,14 @@ bytecode: $(STAMP)
 demo: bytecode
 	$(BIN)/mfa-tui --demo
 
+# Six test processes on two cores: most tests spend much of their time waiting (on the app going
+# idle, on a program in a terminal), so more processes than cores keep both cores busy. Each process
+# takes one test at a time, in the order tests/conftest.py gives (slowest first), so no process is
+# left with a queue of long tests at the end.
 test: bytecode
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n 4
+	$(BIN)/python -m pytest -q -n 6 --maxschedchunk 1
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
