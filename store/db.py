@@ -13,7 +13,6 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,10 +94,16 @@ def _raise_failure(path: Path, error: sqlite3.Error) -> None:
         raise failure from error
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+"""The ordered ``NNNN_name.sql`` files (and their Python steps) that build the schema."""
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     """Return the ordered migrations shipped in ``store/migrations`` as (version, name, sql)."""
     found = []
-    for entry in resources.files("store.migrations").iterdir():
+    # The package's own folder (a plain directory in every install): importlib.resources would
+    # cost more at each start than reading the files does.
+    for entry in MIGRATIONS.iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
