@@ -48,6 +48,7 @@ def key_lines(key_groups: str) -> str:
 class AuthenticatorSetupScreen(ReportsWorkerErrors, Screen[VerifyResult | None]):
     """The QR code and the key of a new authenticator app, then its code and **Verify**."""
 
+    CSS_PATH = "authenticator.tcss"
     SUB_TITLE = "Set up an authenticator app"
     AUTO_FOCUS = "#totp-code"
     BINDINGS = [Binding("escape", "close", "Back", id="totp-setup.close")]

@@ -54,6 +54,7 @@ CONFIRM_GROUP = "reauth-confirm"
 class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
     """Asks for the password (and a code from an existing method) before a method change."""
 
+    CSS_PATH = "reauth.tcss"
     SUB_TITLE = "Security settings"
     AUTO_FOCUS = "#reauth-password"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="reauth.cancel")]

@@ -114,6 +114,7 @@ class VerifyStage(Stage):
 class VerifyScreen(ReportsWorkerErrors, Screen[None]):
     """Enter the code sent to one of your methods; switch method with the dropdown."""
 
+    CSS_PATH = "verify.tcss"
     SUB_TITLE = "Verify"
     AUTO_FOCUS = "#verify-code"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to sign in", id="verify-back")]
@@ -318,7 +319,7 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         self.using_recovery = on
         field = self.query_one("#verify-code", Input)
         field.clear()
-        self.set_class(on, "-recovery")  # a wider field; no Resend (screens.tcss)
+        self.set_class(on, "-recovery")  # a wider field; no Resend (verify.tcss)
         if on:
             field.restrict = r"[0-9A-Za-z\- ]*"
             field.max_length = 24
