@@ -8,7 +8,6 @@ The terminal UI keeps one :class:`Session` per running app, touches it on every 
 from __future__ import annotations
 
 import enum
-import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,15 @@ if TYPE_CHECKING:  # only a type here: start-up needn't load the accounts module
 
 def new_attempt_id() -> str:
     """A fresh, unguessable name for one sign-in attempt (128 bits): see ``mfa.reauth``."""
+    import secrets  # here, not at the top: it loads OpenSSL, which the sign-in screen never needs
+
     return secrets.token_urlsafe(16)
+
+
+def _token_hex(size: int) -> str:
+    import secrets  # see new_attempt_id
+
+    return secrets.token_hex(size)
 
 
 class SessionEnd(enum.Enum):
@@ -53,7 +60,7 @@ class Session:
     attempt_id: str = ""
     """The sign-in attempt this session came from (``SignInResult.attempt_id``): the codes it asks
     for are bound to it, and so is its re-authentication grant (``mfa.reauth``)."""
-    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    id: str = field(default_factory=lambda: _token_hex(8))
     """Names this session in the audit log and to the products launched in it."""
 
     @classmethod

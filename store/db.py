@@ -13,7 +13,6 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,10 +94,16 @@ def _raise_failure(path: Path, error: sqlite3.Error) -> None:
         raise failure from error
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+"""The ordered ``NNNN_name.sql`` files (and their Python steps) that build the schema."""
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     """Return the ordered migrations shipped in ``store/migrations`` as (version, name, sql)."""
     found = []
-    for entry in resources.files("store.migrations").iterdir():
+    # The package's own folder (a plain directory in every install): importlib.resources would
+    # cost more at each start than reading the files does.
+    for entry in MIGRATIONS.iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
@@ -150,17 +155,18 @@ class Database:
 
         ``params`` is a sequence for ``?`` marks or a mapping for ``:name`` marks.
         """
-        bound = params if isinstance(params, Mapping) else tuple(params)
         try:
-            async with self._lock, self._conn.execute(sql, bound) as cursor:
+            async with self._lock, self._conn.execute(sql, _bound(params)) as cursor:
                 return list(await cursor.fetchall())
         except sqlite3.Error as error:
             _raise_failure(self.path, error)
             raise
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(
+        self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> sqlite3.Row | None:
         try:
-            async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
+            async with self._lock, self._conn.execute(sql, _bound(params)) as cursor:
                 return await cursor.fetchone()
         except sqlite3.Error as error:
             _raise_failure(self.path, error)
@@ -275,12 +281,19 @@ Reader = Database | aiosqlite.Connection
 caller's write transaction (``Database`` methods would wait for the lock that transaction holds)."""
 
 
-async def fetchone(reader: Reader, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-    """One row read through ``reader`` (see :data:`Reader`)."""
+async def fetchone(
+    reader: Reader, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+) -> sqlite3.Row | None:
+    """One row read through ``reader`` (see :data:`Reader`); ``params`` as for ``fetchall``."""
     if isinstance(reader, Database):
         return await reader.fetchone(sql, params)
-    async with reader.execute(sql, tuple(params)) as cursor:
+    async with reader.execute(sql, _bound(params)) as cursor:
         return await cursor.fetchone()
+
+
+def _bound(params: Iterable[Any] | Mapping[str, Any]) -> tuple[Any, ...] | Mapping[str, Any]:
+    """A sequence for ``?`` marks or a mapping for ``:name`` marks, as sqlite3 takes them."""
+    return params if isinstance(params, Mapping) else tuple(params)
 
 
 def _split_sql(script: str) -> list[str]:
