@@ -131,7 +131,8 @@ class SmsConfig:
 @dataclass(frozen=True)
 class AuditConfig:
     retention_days: int = 365
-    """Audit events older than this are pruned (at start-up and admin commands); 0 keeps them all."""
+    """Audit events older than this are pruned (once the UI shows, and by admin commands); 0 keeps
+    them all."""
 
 
 @dataclass(frozen=True)
