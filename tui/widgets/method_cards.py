@@ -45,6 +45,7 @@ from mfa.sending import SendResult
 from mfa.wording import resend_wait_sentence
 from tui.literal import literal
 from tui.screens.authenticator import AuthenticatorSetupScreen
+from tui.widgets.code_input import CodeInput
 from tui.widgets.countdown import Countdown, CountdownFinished
 from tui.widgets.message_line import MessageLine, Severity
 from tui.widgets.stage import Stage, show_stage
@@ -154,13 +155,7 @@ class MethodCard(Vertical):
         with Vertical(classes="card-code"):
             yield Label(CODE_PROMPT, classes="card-label")
             with Horizontal(classes="card-code-row"):
-                yield Input(
-                    placeholder="6 digits",
-                    restrict=r"[0-9]*",
-                    max_length=6,
-                    id=f"{kind}-code",
-                    classes="card-code-input",
-                )
+                yield CodeInput(id=f"{kind}-code", classes="card-code-input")
                 yield Button(VERIFY_LABEL, id=f"{kind}-verify", classes="card-verify")
 
     # ---- parts -------------------------------------------------------------------------------
