@@ -33,6 +33,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from mfa.address_recheck import recheck_if_changed
 from mfa.services import Services
@@ -57,6 +58,7 @@ __all__ = [
     "JobProgress",
     "MfaProcessError",
     "Outcome",
+    "Pace",
     "ProgressCallback",
     "begin",
     "disable",
@@ -470,25 +472,28 @@ async def progress_of(
             _active_runs.discard(key)
 
 
+class Pace(TypedDict, total=False):
+    """:func:`progress_of`'s keywords, which :func:`follow` passes on (defaults there)."""
+
+    batch_size: int
+    lease_seconds: float
+    poll_seconds: float
+    pause_seconds: float
+    work_seconds: float
+    owner: str | None
+
+
 async def follow(
     services: Services,
     job_id: int,
     *,
     on_progress: ProgressCallback | None = None,
-    batch_size: int = BATCH_SIZE,
-    lease_seconds: float = LEASE_SECONDS,
-    poll_seconds: float = POLL_SECONDS,
-    pause_seconds: float = PAUSE_SECONDS,
-    work_seconds: float = WORK_SECONDS,
-    owner: str | None = None,
+    **pace: Unpack[Pace],
 ) -> JobProgress:
-    """Run or watch the job to completion (see :func:`progress_of`); returns the final progress."""
+    """Run or watch the job to completion (see :func:`progress_of`, whose keywords it takes);
+    returns the final progress."""
     final: JobProgress | None = None
-    generator = progress_of(
-        services, job_id, batch_size=batch_size, lease_seconds=lease_seconds,
-        poll_seconds=poll_seconds, pause_seconds=pause_seconds, work_seconds=work_seconds,
-        owner=owner,
-    )  # fmt: skip
+    generator = progress_of(services, job_id, **pace)
     try:
         async for progress in generator:
             final = progress
