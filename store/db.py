@@ -181,8 +181,8 @@ class Database:
         every retry, :class:`DatabaseBusy` says which process holds it and what to do; a full disk
         or a read-only file becomes a :class:`StoreError` saying so, after the rollback.
         """
-        async with self._lock:
-            await self._begin_immediate()
+        await self._begin_immediate()  # returns holding self._lock
+        try:
             try:
                 yield self._conn
             except BaseException as error:
@@ -198,36 +198,45 @@ class Database:
                     await self._conn.rollback()
                 _raise_failure(self.path, error)
                 raise
+        finally:
+            self._lock.release()
 
     async def _begin_immediate(self) -> None:
         """``BEGIN IMMEDIATE``, waiting for the write lock up to ``busy_timeout_ms`` times
-        ``busy_retries + 1`` in all.
+        ``busy_retries + 1`` in all; returns holding ``self._lock`` (the connection's turn).
 
         SQLite's own busy handler looks for the lock less and less often (every 25, then 50, then
         100 ms), so a writer waiting on a long job, which lets go of the lock for a few
         milliseconds between transactions, would keep missing those moments. Here the handler
         waits only :data:`BEGIN_POLL_MS` per attempt and the attempts follow one another
-        closely, so the lock is taken at the first gap.
+        closely, so the lock is taken at the first gap. Between attempts the connection is free:
+        while one task waits for another process's write lock, this process's reads go on (the
+        screens keep showing what they read).
         """
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + self.busy_timeout_ms / 1000 * (self.busy_retries + 1)
-        await self._conn.execute(f"PRAGMA busy_timeout = {BEGIN_POLL_MS}")
-        try:
-            while True:
+        while True:
+            await self._lock.acquire()
+            try:
+                await self._conn.execute(f"PRAGMA busy_timeout = {BEGIN_POLL_MS}")
                 try:
                     await self._conn.execute("BEGIN IMMEDIATE")
                     return
-                except sqlite3.OperationalError as error:
-                    if not _is_busy(error):
-                        _raise_failure(self.path, error)
-                        raise
-                    if loop.time() >= deadline:
-                        waited = loop.time() - started
-                        raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
-                await asyncio.sleep(random.random() * 0.002)
-        finally:
-            await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                finally:
+                    await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            except sqlite3.OperationalError as error:
+                self._lock.release()
+                if not _is_busy(error):
+                    _raise_failure(self.path, error)
+                    raise
+                if loop.time() >= deadline:
+                    waited = loop.time() - started
+                    raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
+            except BaseException:
+                self._lock.release()
+                raise
+            await asyncio.sleep(random.random() * 0.002)
 
     async def migrate(self) -> int:
         """Bring the schema up to date; refuse a file newer than this code. Returns the version.
