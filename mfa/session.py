@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 
 from mfa.config import SecurityConfig
 from mfa.services import Services
-from store import audit
-from store import reauth as grant_store
 
 if TYPE_CHECKING:  # only a type here: start-up needn't load the accounts module
     from mfa.accounts import Account
@@ -110,22 +108,26 @@ async def record_start(services: Services, session: Session) -> None:
     A grant given for the Setup screen of the sign-in ends here: on the Security page a change
     asks for the password (and a code) again.
     """
-    async with services.db.write() as conn:
-        await grant_store.end_grant(conn, session.attempt_id)
-        await audit.record(
-            conn, services.now(), "session.started",
-            actor_id=session.user.id, subject_id=session.user.id,
-            detail=f"session {session.id}" + (" with MFA" if session.mfa_verified else ""),
-        )  # fmt: skip
+    detail = f"session {session.id}" + (" with MFA" if session.mfa_verified else "")
+    await _record(services, session, "session.started", detail)
 
 
 async def record_end(services: Services, session: Session, reason: SessionEnd) -> None:
     """Write the end of a session (or of a half-finished sign-in) to the audit log; a
     re-authentication grant of the session ends with it."""
     event = "session.ended" if session.signed_in else "signin.abandoned"
+    await _record(services, session, event, reason.value)
+
+
+async def _record(services: Services, session: Session, event: str, detail: str) -> None:
+    """End the session's re-authentication grant and audit ``event``, in one transaction."""
+    # Loaded at the first sign-in: the app imports this module at start-up, for the types.
+    from store import audit
+    from store import reauth as grant_store
+
     async with services.db.write() as conn:
         await grant_store.end_grant(conn, session.attempt_id)
         await audit.record(
             conn, services.now(), event,
-            actor_id=session.user.id, subject_id=session.user.id, detail=reason.value,
+            actor_id=session.user.id, subject_id=session.user.id, detail=detail,
         )  # fmt: skip

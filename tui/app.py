@@ -53,7 +53,8 @@ CSS_FILE = Path(__file__).parent / "screens.tcss"
 carries the file too (package data)."""
 COLOURS_FILE = Path(__file__).parent / "colours.tcss"
 """The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens (a link
-to ``colours.tcss`` at the top of the tree, like ``CSS_FILE``)."""
+to ``colours.tcss`` at the top of the tree, like ``CSS_FILE``). Read only where they apply: every
+rule there is under ``:ansi``, and every rule loaded costs time each time a widget is styled."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
@@ -62,7 +63,6 @@ SESSION_CHECK_SECONDS = 5.0
 class MfaApp(App[None]):
     """mfa-tui: sign-in with multi-factor authentication, and the admin's MFA settings."""
 
-    CSS_PATH = [CSS_FILE, COLOURS_FILE]
     TITLE = "mfa-tui"
     SUB_TITLE = "Sign in"
     BINDINGS = [
@@ -71,8 +71,13 @@ class MfaApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, demo: bool = False) -> None:
-        # 16 colours or NO_COLOR: colour numbers as they are, and a theme made of them.
-        super().__init__(ansi_color=True if detect_plain_terminal() else None)
+        # 16 colours or NO_COLOR: colour numbers as they are, a theme made of them, and the rules
+        # for them (colours.tcss).
+        plain = detect_plain_terminal()
+        super().__init__(
+            ansi_color=True if plain else None,
+            css_path=[CSS_FILE, COLOURS_FILE] if plain else [CSS_FILE],
+        )
         use_terminal_colours(self)
         self.services = services
         """The domain: configuration, database, clock. Screens call ``mfa`` with it."""
