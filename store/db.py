@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from store.lock_holders import write_lock_holders
-
 if TYPE_CHECKING:
     from store.files import FileAccess
 
@@ -47,6 +45,8 @@ class DatabaseBusy(StoreError):
 
 def _busy_sentence(path: Path, waited: float) -> str:
     """Say what holds the write lock and what the operator can do about it, in one line."""
+    from store.lock_holders import write_lock_holders  # only when a write gives up
+
     holders = write_lock_holders(path)
     start = f"The database {path} is busy: nothing was changed after {waited:.0f} s of waiting"
     if not holders:
