@@ -141,9 +141,7 @@ def _describe(subscription: str, job: JobProgress, started: bool, *, retry: bool
 async def _enable(services: Services, args: argparse.Namespace) -> int:
     subscription = await accounts.require_subscription(services, args.subscription)
     job, started = await mfa_process.begin(services, subscription.id)
-    err(_describe(subscription.name, job, started))
-    final = await _follow(services, job, args.batch_size)
-    return await _report(services, final)
+    return await _announce_and_follow(services, args, subscription.name, job, started)
 
 
 @_refusals
@@ -154,7 +152,22 @@ async def _retry(services: Services, args: argparse.Namespace) -> int:
         out("Nothing to retry: no user failed in the last MFA process.")
         return EXIT_OK
     job, started = retried
-    err(_describe(subscription.name, job, started, retry=True))
+    return await _announce_and_follow(
+        services, args, subscription.name, job, started, retry=True
+    )
+
+
+async def _announce_and_follow(
+    services: Services,
+    args: argparse.Namespace,
+    subscription: str,
+    job: JobProgress,
+    started: bool,
+    *,
+    retry: bool = False,
+) -> int:
+    """Say which job runs (or is followed), follow it to the end, and report how it ended."""
+    err(_describe(subscription, job, started, retry=retry))
     final = await _follow(services, job, args.batch_size)
     return await _report(services, final)
 

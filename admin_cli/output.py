@@ -6,18 +6,18 @@ rows, failed users, a refused command), 2 when it could not run at all.
 
 Names, addresses and reasons come from the database, where anybody who could add a user could have
 put escape sequences in them (a terminal title, a clear-screen, a hidden hyperlink) or a newline
-that looks like another record. Every line printed here goes through :func:`shown`, which writes
-control and format characters out visibly, so one record is one line and the terminal only ever
-receives text. ``--format csv`` and ``--format json`` carry the raw values, encoded by the csv and
-json writers.
+that looks like another record. Every line printed here goes through :func:`shown`
+(:func:`mfa.text.shown`, the one escaping mfa-tui uses), which writes control and format characters
+out visibly, so one record is one line and the terminal only ever receives text. ``--format csv``
+and ``--format json`` carry the raw values, encoded by the csv and json writers.
 """
 
 from __future__ import annotations
 
 import sys
-import unicodedata
 from typing import TYPE_CHECKING, TextIO
 
+from mfa.text import shown as safe_text
 from mfa.wording import count_words
 
 if TYPE_CHECKING:
@@ -30,31 +30,9 @@ EXIT_UNUSABLE = 2
 BAR_WIDTH = 30
 
 
-_VISIBLE_AS_CODE = frozenset({"Cf", "Cs", "Zl", "Zp", "Co", "Cn"})
-"""Format characters (bidi overrides, zero-width), surrogates, line and paragraph separators,
-private-use and unassigned characters: written as ``<U+XXXX>``."""
-
-
-def _stand_in(character: str) -> str:
-    code = ord(character)
-    if code < 0x20:
-        return "^" + chr(code + 0x40)  # caret notation, as a terminal echoes it: ESC is ^[, LF ^J
-    if code == 0x7F:
-        return "^?"
-    return f"<U+{code:04X}>"  # C1 controls: CSI (0x9B) would start an escape sequence
-
-
 def shown(value: str) -> str:
-    """``value`` safe for one line of a terminal: control and format characters written out."""
-    if value.isprintable():
-        return value
-    return "".join(
-        _stand_in(character)
-        if unicodedata.category(character) == "Cc"
-        or unicodedata.category(character) in _VISIBLE_AS_CODE
-        else character
-        for character in value
-    )
+    """``value`` whole and safe for one line of a terminal (:func:`mfa.text.shown`, not cut)."""
+    return safe_text(value, limit=None)
 
 
 count = count_words

@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from admin_cli import user_admin
 from admin_cli.output import EXIT_FAILED, EXIT_OK, count, err, out, out_row
-from mfa import accounts, address_recheck, roster
+from mfa import accounts, address_recheck, admin_users
 from mfa.services import Services
 
 
@@ -152,7 +152,12 @@ def _yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def _list_record(user: roster.AccountSummary) -> dict[str, object]:
+def _must_wait(user: admin_users.UserSummary) -> bool:
+    """``users list``'s "locked": waiting after failures, or locked until an admin unlocks it."""
+    return bool(user.lock_state)
+
+
+def _list_record(user: admin_users.UserSummary) -> dict[str, object]:
     return {
         "email": user.email,
         "name": user.display_name,
@@ -161,13 +166,13 @@ def _list_record(user: roster.AccountSummary) -> dict[str, object]:
         "mfa_required": user.mfa_required,
         "email_problem": user.email_problem,
         "mfa_methods": list(user.methods),
-        "locked": user.locked,
+        "locked": _must_wait(user),
     }
 
 
 async def _users_list(services: Services, args: argparse.Namespace) -> int:
     subscription = await accounts.require_subscription(services, args.subscription)
-    users = await roster.account_summaries(
+    users = await admin_users.user_summaries(
         services, subscription.id,
         locked=args.locked, without_mfa=args.without_mfa, disabled=args.disabled,
     )  # fmt: skip
@@ -181,7 +186,7 @@ async def _users_list(services: Services, args: argparse.Namespace) -> int:
             writer.writerow(
                 [
                     user.email, user.display_name, user.role, user.status,
-                    _yes_no(user.mfa_required), ", ".join(user.methods), _yes_no(user.locked),
+                    _yes_no(user.mfa_required), ", ".join(user.methods), _yes_no(_must_wait(user)),
                     user.email_problem or "",
                 ]
             )  # fmt: skip
@@ -191,7 +196,7 @@ async def _users_list(services: Services, args: argparse.Namespace) -> int:
             out_row(
                 [
                     user.email, user.display_name, user.role, user.status,
-                    _yes_no(user.mfa_required), user.methods_text, _yes_no(user.locked),
+                    _yes_no(user.mfa_required), user.methods_text, _yes_no(_must_wait(user)),
                     user.email_problem or "",
                 ]
             )  # fmt: skip

@@ -1,5 +1,6 @@
 """What an admin does to other users' accounts: list and search them, unlock, reset MFA, disable
-or enable, change the role. The Users screen and ``mfa-tui admin users ...`` both call this.
+or enable, change the role. The Users screen and ``mfa-tui admin users ...`` both call this, and
+both list users as a :class:`UserSummary`.
 
 Every change runs in one ``BEGIN IMMEDIATE`` transaction with its audit event, the admin as the
 actor (``actor_id``; None for the host's own ``mfa-tui admin`` commands, which run with access to
@@ -36,10 +37,16 @@ from store.models import User
 PAGE_SIZE = 200
 """Users read per page by the Users screen."""
 
+NOT_SET_UP = "not set up"
+NOT_SET_UP_NO_EMAIL = "not set up; no email codes: another method at sign-in"
+"""A required user whose address can't receive mail (the MFA process failed them): still
+required, they set up SMS (or another method that can work) at the next sign-in."""
+
 
 @dataclass(frozen=True, slots=True)
 class UserSummary:
-    """One user as the admin's list and ``users show`` present them."""
+    """One user as the Users screen, ``users list`` and ``users show`` present them. Text fields
+    are as stored (unescaped)."""
 
     id: int
     email: str
@@ -49,6 +56,8 @@ class UserSummary:
     mfa_required: bool
     methods: tuple[str, ...]
     """Names of the verified methods (``Email``, ``SMS``), in display order."""
+    email_problem: str | None
+    """Why the address can't receive codes (None when it can)."""
     failed_attempts: int
     locked: bool
     """Locked until an admin unlocks it (the hard failure limit)."""
@@ -66,6 +75,15 @@ class UserSummary:
         required = "required" if self.mfa_required else "not required"
         methods = ", ".join(self.methods) if self.methods else "not set up yet"
         return f"{required}: {methods}"
+
+    @property
+    def methods_text(self) -> str:
+        """``Email, SMS``, ``not set up``, or :data:`NOT_SET_UP_NO_EMAIL`."""
+        if self.methods:
+            return ", ".join(self.methods)
+        if self.mfa_required and self.email_problem:
+            return NOT_SET_UP_NO_EMAIL
+        return NOT_SET_UP
 
     @property
     def lock_state(self) -> str:
@@ -88,6 +106,7 @@ def summary_of(row: UserListRow, services: Services) -> UserSummary:
         status=row.status,
         mfa_required=row.mfa_required,
         methods=tuple(KIND_NAMES.get(kind, kind) for kind in _ordered(row.methods)),
+        email_problem=row.email_problem,
         failed_attempts=row.failed_attempts,
         locked=wait is not None and math.isinf(wait),
         waiting_until=row.locked_until if wait is not None and math.isfinite(wait) else None,
@@ -115,6 +134,24 @@ async def users_page(
     rows = await admin_store.users_page(
         services.db, subscription_id, search=search.strip(), after=after, limit=limit
     )
+    return [summary_of(row, services) for row in rows]
+
+
+async def user_summaries(
+    services: Services,
+    subscription_id: int,
+    *,
+    locked: bool = False,
+    without_mfa: bool = False,
+    disabled: bool = False,
+) -> list[UserSummary]:
+    """All the subscription's users by address (``admin users list``); each flag keeps only the
+    users it names (``locked``: waiting after failures, or locked)."""
+    rows = await admin_store.user_rows(
+        services.db, subscription_id, now=services.now(),
+        hard_limit=services.config.security.lockout_hard_limit,
+        locked_only=locked, without_methods_only=without_mfa, disabled_only=disabled,
+    )  # fmt: skip
     return [summary_of(row, services) for row in rows]
 
 

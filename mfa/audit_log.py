@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from mfa.accounts import AccountError
 from mfa.services import Services
+from mfa.wording import counted
 from store import accounts as account_store
 from store import audit as audit_store
 from store.audit import AuditFilter, AuditRow
@@ -157,6 +158,6 @@ async def prune(
     if deleted:
         async with services.db.write() as conn:
             await audit_store.record(
-                conn, now, "audit.pruned", detail=f"{deleted} events older than {days} days"
+                conn, now, "audit.pruned", detail=f"{counted(deleted, 'event')} older than {counted(days, 'day')}"
             )
     return deleted

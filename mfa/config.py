@@ -14,13 +14,13 @@ import math
 import os
 import re
 import typing
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from mfa.text import shown as safe_text
 from mfa.transport import EMAIL_TLS_MODES, email_transport_refusal, sms_gateway_refusal
 
 APP_NAME = "mfa-tui"
@@ -116,9 +116,9 @@ class SmsConfig:
     http_sender: str = ""
     twilio_account_sid: str = ""
     twilio_auth_token_env: str = "MFA_TUI_TWILIO_AUTH_TOKEN"
+    """Name of the environment variable that holds the Twilio auth token."""
     twilio_auth_token_file: str = ""
     """A file holding Twilio's auth token (read at each send; wins over the variable)."""
-    """Name of the environment variable that holds the Twilio auth token."""
     twilio_from: str = ""
     """The sending number (E.164); or leave it empty and set ``twilio_messaging_service_sid``."""
     twilio_messaging_service_sid: str = ""
@@ -131,7 +131,8 @@ class SmsConfig:
 @dataclass(frozen=True)
 class AuditConfig:
     retention_days: int = 365
-    """Audit events older than this are pruned (at start-up and admin commands); 0 keeps them all."""
+    """Audit events older than this are pruned (once the UI shows, and by admin commands); 0 keeps
+    them all."""
 
 
 @dataclass(frozen=True)
@@ -304,14 +305,8 @@ def _environment_overrides(
 
 
 def shown(text: str) -> str:
-    """``text`` safe to print in a one-line message: control and format characters escaped."""
-    out = []
-    for char in text:
-        if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"}:
-            out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
-        else:
-            out.append(char)
-    return "".join(out)
+    """``text`` whole and safe in a one-line message (:func:`mfa.text.shown`, not cut)."""
+    return safe_text(text, limit=None)
 
 
 def _base_type(f: dataclasses.Field[Any]) -> type:
@@ -527,13 +522,5 @@ def _toml_key(text: str) -> str:
 
 
 def _quoted(text: str) -> str:
-    """A TOML-style quoted key or value, with control characters escaped, for messages."""
-    shown = []
-    for char in text:
-        if char in '"\\':
-            shown.append("\\" + char)
-        elif unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}:
-            shown.append(char.encode("unicode_escape").decode("ascii"))
-        else:
-            shown.append(char)
-    return '"' + "".join(shown) + '"'
+    """A TOML-style quoted key or value (quotes and backslashes escaped), safe for messages."""
+    return '"' + shown(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'

@@ -278,14 +278,7 @@ def _directory(directory: Path, layout: _Layout) -> list[Finding]:
             ]  # fmt: skip
     else:
         if status.st_uid != layout.account:
-            return [
-                Finding(
-                    "error",
-                    f"The data directory {directory} belongs to {_user(status.st_uid)}, not to "
-                    f"{_user(layout.account)}, who runs mfa-tui.",
-                    f"chown {_user(layout.account)} {directory}",
-                )
-            ]
+            return [_not_owned(f"The data directory {directory}", directory, status, layout)]
         if mode & 0o077:
             return [
                 Finding("warn", f"Other accounts can enter the data directory {directory} "
@@ -363,20 +356,24 @@ def _private_or_group_file(path: Path, layout: _Layout, kind: str, *, write: boo
             ]  # fmt: skip
     else:
         if status.st_uid != layout.account:
-            return [
-                Finding(
-                    "error",
-                    f"The {kind} {path} belongs to {_user(status.st_uid)}, not to "
-                    f"{_user(layout.account)}, who runs mfa-tui.",
-                    f"chown {_user(layout.account)} {path}",
-                )
-            ]
+            return [_not_owned(f"The {kind} {path}", path, status, layout)]
         if mode & 0o077:
             return [
                 Finding("warn", f"Other accounts can use the {kind} {path} (mode {mode:04o}).",
                         f"chmod 600 {path}")
             ]  # fmt: skip
     return [Finding("ok", f"The {kind} {path} ({_owner_text(status)}, {mode:04o}).")]
+
+
+def _not_owned(what: str, path: Path, status: os.stat_result, layout: _Layout) -> Finding:
+    """Without a shared group, ``path`` (called ``what``) belongs to another account than the one
+    that runs mfa-tui."""
+    return Finding(
+        "error",
+        f"{what} belongs to {_user(status.st_uid)}, not to {_user(layout.account)}, who runs "
+        "mfa-tui.",
+        f"chown {_user(layout.account)} {path}",
+    )
 
 
 def _secret_files(config: Config, layout: _Layout) -> list[Finding]:

@@ -82,15 +82,9 @@ def load_or_create_key(path: Path, group: str = "") -> bytes:
     """
     access = _access(group)
     try:
-        return _read_key(path, access)
+        return _read_checked(path, access)
     except FileNotFoundError:
         return _create_key(path, access)
-    except PermissionError as error:
-        raise SecretKeyError(
-            f"Couldn't read the key file {path}: {error.strerror}.{_fix_unreadable(path, access)}"
-        ) from None
-    except OSError as error:
-        raise SecretKeyError(f"Couldn't read the key file {path}: {error.strerror}.") from None
 
 
 def read_key(path: Path, group: str = "") -> bytes:
@@ -99,7 +93,11 @@ def read_key(path: Path, group: str = "") -> bytes:
     Raises :class:`SecretKeyError` for an unsafe, unreadable or wrong file, and
     ``FileNotFoundError`` when there is none.
     """
-    access = _access(group)
+    return _read_checked(path, _access(group))
+
+
+def _read_checked(path: Path, access: FileAccess) -> bytes:
+    """:func:`_read_key`, its failures but ``FileNotFoundError`` said as a :class:`SecretKeyError`."""
     try:
         return _read_key(path, access)
     except FileNotFoundError:

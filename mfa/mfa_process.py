@@ -13,7 +13,8 @@ The General Preferences screen and ``mfa-tui admin mfa ...`` both use this modul
 
 A user succeeds when the account is active and its address can receive codes: the verdict stored
 when the address was written (see ``mfa.addresses``), so the job itself checks nothing slowly
-(:func:`decide`); when ``[email] internal_domains`` has changed since the verdicts were judged,
+and applies the rule to thousands of users per statement (``store.jobs.decide_next``, with the
+reasons' words from :data:`REASONS`); when ``[email] internal_domains`` has changed since the verdicts were judged,
 :func:`begin` and :func:`retry` judge the affected ones again first (``mfa.address_recheck``).
 Every user the job decides, failed ones included, is then required to use MFA: a user whose
 address can't receive mail sets up another method (SMS) at the next sign-in instead of signing
@@ -32,6 +33,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 from mfa.address_recheck import recheck_if_changed
 from mfa.services import Services
@@ -39,7 +41,7 @@ from store import accounts as account_store
 from store import audit
 from store import jobs as job_store
 from store.db import Transaction
-from store.jobs import COMPLETE, RUNNING, BatchResult, JobRow, PendingUser
+from store.jobs import COMPLETE, RUNNING, BatchResult, JobRow
 
 __all__ = [
     "ACCOUNT_DISABLED",
@@ -56,9 +58,9 @@ __all__ = [
     "JobProgress",
     "MfaProcessError",
     "Outcome",
+    "Pace",
     "ProgressCallback",
     "begin",
-    "decide",
     "disable",
     "failed_users",
     "follow",
@@ -74,8 +76,8 @@ __all__ = [
 
 BATCH_SIZE = 100_000
 """The most users one transaction decides; by default WORK_SECONDS ends a transaction first."""
-READ_SIZE = 2_000
-"""Users read and decided at a time inside a transaction (what the job holds in memory)."""
+CHUNK_SIZE = 5_000
+"""Users decided by one set of statements inside a transaction; WORK_SECONDS is checked after each."""
 WORK_SECONDS = 0.05
 """How long one transaction goes on deciding users before it commits: long enough that commits
 cost little, short enough that other writers wait at most about this long."""
@@ -97,6 +99,8 @@ STILL_REQUIRED = (
 """What admins are told about the users the MFA process failed."""
 ADDRESS_NOT_VALID = "email address is not valid"
 """The reason given when an address can't receive codes and no detail was stored with it."""
+REASONS = job_store.Reasons(disabled=ACCOUNT_DISABLED, undeliverable=ADDRESS_NOT_VALID)
+"""The words ``store.jobs.decide_next`` records for the users the rule fails."""
 
 
 class MfaProcessError(Exception):
@@ -148,20 +152,6 @@ class FailedUser:
     email: str
     display_name: str
     reason: str
-
-
-def decide(user: PendingUser) -> str | None:
-    """The MFA process's rule for one user: None when it succeeds, else the reason it failed, in
-    words a person understands.
-
-    Only stored facts are read (the address's verdict was stored when it was written), so a batch
-    of thousands is decided without waiting on anything.
-    """
-    if user.status != "active":
-        return ACCOUNT_DISABLED
-    if not user.email_deliverable:
-        return user.email_problem or ADDRESS_NOT_VALID
-    return None
 
 
 ProgressCallback = Callable[[JobProgress], Awaitable[None] | None]
@@ -403,28 +393,11 @@ async def _run_batch(
         if job is None:
             return None
         cursor, processed, succeeded, done = job.cursor_user_id, 0, 0, False
-        while True:
-            wanted = min(READ_SIZE, batch_size - processed)
-            # One more than wanted: whether any is left tells this batch that it is the last.
-            batch = await job_store.pending_batch(conn, job, cursor, wanted + 1)
-            more = len(batch) > wanted
-            batch = batch[:wanted]
-            if batch:
-                passed: list[int] = []
-                failures: list[tuple[int, str]] = []
-                for user in batch:
-                    reason = decide(user)
-                    if reason is None:
-                        passed.append(user.user_id)
-                    else:
-                        failures.append((user.user_id, reason))
-                result = await job_store.record_decisions(conn, job_id, passed, failures)
-                cursor = batch[-1].user_id
-                processed += result.processed
-                succeeded += result.succeeded
-            if not more:
-                done = True
-                break
+        while not done:
+            size = min(CHUNK_SIZE, batch_size - processed)
+            cursor, result, done = await job_store.decide_next(conn, job, cursor, size, REASONS)
+            processed += result.processed
+            succeeded += result.succeeded
             if processed >= batch_size or time.monotonic() - started >= work_seconds:
                 break
         job = await job_store.record_batch(
@@ -499,25 +472,28 @@ async def progress_of(
             _active_runs.discard(key)
 
 
+class Pace(TypedDict, total=False):
+    """:func:`progress_of`'s keywords, which :func:`follow` passes on (defaults there)."""
+
+    batch_size: int
+    lease_seconds: float
+    poll_seconds: float
+    pause_seconds: float
+    work_seconds: float
+    owner: str | None
+
+
 async def follow(
     services: Services,
     job_id: int,
     *,
     on_progress: ProgressCallback | None = None,
-    batch_size: int = BATCH_SIZE,
-    lease_seconds: float = LEASE_SECONDS,
-    poll_seconds: float = POLL_SECONDS,
-    pause_seconds: float = PAUSE_SECONDS,
-    work_seconds: float = WORK_SECONDS,
-    owner: str | None = None,
+    **pace: Unpack[Pace],
 ) -> JobProgress:
-    """Run or watch the job to completion (see :func:`progress_of`); returns the final progress."""
+    """Run or watch the job to completion (see :func:`progress_of`, whose keywords it takes);
+    returns the final progress."""
     final: JobProgress | None = None
-    generator = progress_of(
-        services, job_id, batch_size=batch_size, lease_seconds=lease_seconds,
-        poll_seconds=poll_seconds, pause_seconds=pause_seconds, work_seconds=work_seconds,
-        owner=owner,
-    )  # fmt: skip
+    generator = progress_of(services, job_id, **pace)
     try:
         async for progress in generator:
             final = progress

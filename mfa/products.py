@@ -31,12 +31,13 @@ import shlex
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mfa.config import Config
-from mfa.services import Services
-from mfa.session import Session
-from store import accounts as account_store
-from store import audit
+
+if TYPE_CHECKING:  # types only: every start reads remote_command_refusal, nothing else here
+    from mfa.services import Services
+    from mfa.session import Session
 
 ENV_EMAIL = "MFA_TUI_USER_EMAIL"
 ENV_NAME = "MFA_TUI_USER_NAME"
@@ -131,6 +132,8 @@ def product_environment(
 
 async def identity_for(services: Services, session: Session) -> Identity:
     """The identity of a complete sign-in, read afresh (an account disabled since is refused)."""
+    from store import accounts as account_store  # at the first launch (see the imports above)
+
     if not session.signed_in:
         raise LaunchRefused("Finish signing in first.")
     user = await account_store.user_by_id(services.db, session.user.id)
@@ -153,6 +156,8 @@ async def product_launch(
 ) -> Launch:
     """What to run for ``product``, chosen on home; refused unless it is the person's and has a
     command."""
+    from store import accounts as account_store
+
     identity = await identity_for(services, session)
     command = services.config.products.get(product)
     if command is None:
@@ -182,6 +187,8 @@ def _about(launch: Launch) -> str:
 
 
 async def _record(services: Services, launch: Launch, event: str, detail: str) -> None:
+    from store import audit
+
     user_id = launch.identity.user_id
     async with services.db.write() as conn:
         await audit.record(

@@ -8,14 +8,11 @@ The terminal UI keeps one :class:`Session` per running app, touches it on every 
 from __future__ import annotations
 
 import enum
-import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mfa.config import SecurityConfig
 from mfa.services import Services
-from store import audit
-from store import reauth as grant_store
 
 if TYPE_CHECKING:  # only a type here: start-up needn't load the accounts module
     from mfa.accounts import Account
@@ -23,7 +20,15 @@ if TYPE_CHECKING:  # only a type here: start-up needn't load the accounts module
 
 def new_attempt_id() -> str:
     """A fresh, unguessable name for one sign-in attempt (128 bits): see ``mfa.reauth``."""
+    import secrets  # here, not at the top: it loads OpenSSL, which the sign-in screen never needs
+
     return secrets.token_urlsafe(16)
+
+
+def _token_hex(size: int) -> str:
+    import secrets  # see new_attempt_id
+
+    return secrets.token_hex(size)
 
 
 class SessionEnd(enum.Enum):
@@ -53,7 +58,7 @@ class Session:
     attempt_id: str = ""
     """The sign-in attempt this session came from (``SignInResult.attempt_id``): the codes it asks
     for are bound to it, and so is its re-authentication grant (``mfa.reauth``)."""
-    id: str = field(default_factory=lambda: secrets.token_hex(8))
+    id: str = field(default_factory=lambda: _token_hex(8))
     """Names this session in the audit log and to the products launched in it."""
 
     @classmethod
@@ -103,22 +108,26 @@ async def record_start(services: Services, session: Session) -> None:
     A grant given for the Setup screen of the sign-in ends here: on the Security page a change
     asks for the password (and a code) again.
     """
-    async with services.db.write() as conn:
-        await grant_store.end_grant(conn, session.attempt_id)
-        await audit.record(
-            conn, services.now(), "session.started",
-            actor_id=session.user.id, subject_id=session.user.id,
-            detail=f"session {session.id}" + (" with MFA" if session.mfa_verified else ""),
-        )  # fmt: skip
+    detail = f"session {session.id}" + (" with MFA" if session.mfa_verified else "")
+    await _record(services, session, "session.started", detail)
 
 
 async def record_end(services: Services, session: Session, reason: SessionEnd) -> None:
     """Write the end of a session (or of a half-finished sign-in) to the audit log; a
     re-authentication grant of the session ends with it."""
     event = "session.ended" if session.signed_in else "signin.abandoned"
+    await _record(services, session, event, reason.value)
+
+
+async def _record(services: Services, session: Session, event: str, detail: str) -> None:
+    """End the session's re-authentication grant and audit ``event``, in one transaction."""
+    # Loaded at the first sign-in: the app imports this module at start-up, for the types.
+    from store import audit
+    from store import reauth as grant_store
+
     async with services.db.write() as conn:
         await grant_store.end_grant(conn, session.attempt_id)
         await audit.record(
             conn, services.now(), event,
-            actor_id=session.user.id, subject_id=session.user.id, detail=reason.value,
+            actor_id=session.user.id, subject_id=session.user.id, detail=detail,
         )  # fmt: skip

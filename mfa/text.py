@@ -61,15 +61,32 @@ def describe(char: str) -> str:
     return f"a control character ({code})"
 
 
-def shown(text: str, limit: int = SHOWN_LIMIT) -> str:
-    """``text`` safe to repeat in a one-line message: what isn't printable is escaped
-    (``\\x1b``, ``\\u202e``, ``\\udc80``) and long text is cut to ``limit`` characters."""
-    escaped = "".join(char if char.isprintable() else _escape(char) for char in text[:limit])
-    return escaped + ("..." if len(text) > limit else "")
+def shown(text: str, limit: int | None = SHOWN_LIMIT) -> str:
+    """``text`` safe on one line of a terminal: every character that isn't printable is written
+    out, and text longer than ``limit`` characters is cut (with ``...``); ``limit=None`` keeps it
+    whole (a printed record).
+
+    This is the one way mfa-tui writes unsafe text out, in messages, the configuration's errors
+    and the admin commands' output alike: a control character in caret notation, as a terminal
+    echoes it (``^[`` for ESC, ``^J`` for a newline, ``^?`` for DEL), anything else that isn't
+    printable (C1 controls, bidirectional overrides, zero-width and other format characters, line
+    separators, unusual spaces, private-use or unassigned characters, lone surrogates) as
+    ``<U+XXXX>``. The result holds no line break, so one record stays one line, and nothing a
+    terminal would act on.
+    """
+    cut = text if limit is None else text[:limit]
+    if cut.isprintable():
+        escaped = cut
+    else:
+        escaped = "".join(char if char.isprintable() else stand_in(char) for char in cut)
+    return escaped + ("..." if limit is not None and len(text) > limit else "")
 
 
-def _escape(char: str) -> str:
+def stand_in(char: str) -> str:
+    """What :func:`shown` writes instead of the unprintable ``char``: ``^[``, ``^?``, ``<U+202E>``."""
     code = ord(char)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    if code == 0x7F:
+        return "^?"
+    return f"<U+{code:04X}>"  # C1 controls too: CSI (0x9B) would start an escape sequence

@@ -12,18 +12,19 @@ from __future__ import annotations
 import math
 
 
-def _count(amount: int, unit: str) -> str:
-    return f"{amount} {unit}" if amount == 1 else f"{amount} {unit}s"
+def counted(amount: int, unit: str) -> str:
+    """``amount`` of ``unit``, in the singular for one: ``1 event``, ``1,200 events``."""
+    return f"{amount:,} {unit}" if amount == 1 else f"{amount:,} {unit}s"
 
 
 def describe_wait(seconds: float) -> str:
     """A wait in words, rounded up: ``30 seconds``, ``1 minute``, ``7 minutes``, ``2 hours``."""
     whole = max(1, math.ceil(seconds))
     if whole < 60:
-        return _count(whole, "second")
+        return counted(whole, "second")
     if whole < 3600:
-        return _count(math.ceil(whole / 60), "minute")
-    return _count(math.ceil(whole / 3600), "hour")
+        return counted(math.ceil(whole / 60), "minute")
+    return counted(math.ceil(whole / 3600), "hour")
 
 
 def duration_words(seconds: float) -> str:
@@ -32,8 +33,8 @@ def duration_words(seconds: float) -> str:
     whole = round(seconds)
     for size, unit in ((3600, "hour"), (60, "minute")):
         if whole >= size and whole % size == 0:
-            return _count(whole // size, unit)
-    return _count(whole, "second")
+            return counted(whole // size, unit)
+    return counted(whole, "second")
 
 
 def seconds_words(value: float) -> str:
@@ -58,7 +59,7 @@ def elapsed_words(elapsed: float) -> str:
     elapsed = max(0.0, elapsed)
     for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
         if elapsed >= size:
-            return f"{_count(int(elapsed // size), unit)} ago"
+            return f"{counted(int(elapsed // size), unit)} ago"
     return "Just now"
 
 

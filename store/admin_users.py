@@ -1,5 +1,6 @@
-"""Queries behind the admin's user management: a page of users with their MFA state, and the
-changes an admin makes (unlock, reset MFA, disable or enable, role).
+"""Queries behind the admin's user management: a page of users with their MFA state (the Users
+screen), all of them with filters (``admin users list``), and the changes an admin makes (unlock,
+reset MFA, disable or enable, role).
 
 Pages are keyset pages in address order (``email > after``, never ``OFFSET``), so the thousandth
 page costs what the first does. A search matches the start of the address or of the display name,
@@ -30,6 +31,8 @@ class UserListRow:
     role: str
     status: str
     mfa_required: bool
+    email_problem: str | None
+    """Why the address can't receive codes (None when it can)."""
     failed_attempts: int
     locked_until: float | None
     methods: tuple[str, ...]
@@ -39,7 +42,7 @@ class UserListRow:
 
 _COLUMNS = """
     u.id, u.subscription_id, u.email, u.display_name, u.role, u.status, u.mfa_required,
-    u.failed_attempts, u.locked_until,
+    u.email_problem, u.failed_attempts, u.locked_until,
     (SELECT group_concat(kind, ',') FROM (
         SELECT m.kind FROM mfa_methods m
         WHERE m.user_id = u.id AND m.verified_at IS NOT NULL ORDER BY m.kind)) AS methods,
@@ -57,6 +60,7 @@ def _row(row: aiosqlite.Row) -> UserListRow:
         role=row["role"],
         status=row["status"],
         mfa_required=bool(row["mfa_required"]),
+        email_problem=row["email_problem"],
         failed_attempts=int(row["failed_attempts"]),
         locked_until=float(row["locked_until"]) if row["locked_until"] is not None else None,
         methods=tuple(kind for kind in (row["methods"] or "").split(",") if kind),
@@ -89,6 +93,41 @@ async def users_page(
         "     AND email > ?"
         " ) ORDER BY u.email LIMIT ?",
         (subscription_id, search, high, after, subscription_id, search, high, after, limit),
+    )
+    return [_row(row) for row in rows]
+
+
+async def user_rows(
+    db: Database,
+    subscription_id: int,
+    *,
+    now: float,
+    hard_limit: int,
+    locked_only: bool = False,
+    without_methods_only: bool = False,
+    disabled_only: bool = False,
+) -> list[UserListRow]:
+    """All the subscription's users by address (``admin users list``), in one query.
+
+    ``locked_only`` keeps the users that must wait at ``now`` or whose failure count has reached
+    ``hard_limit``; ``without_methods_only`` those with no method set up; ``disabled_only`` the
+    disabled accounts. The filters combine.
+    """
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM users u WHERE u.subscription_id = :subscription"
+        " AND (NOT :locked OR u.failed_attempts >= :hard_limit OR u.locked_until > :now)"
+        " AND (NOT :without OR NOT EXISTS (SELECT 1 FROM mfa_methods m"
+        "   WHERE m.user_id = u.id AND m.verified_at IS NOT NULL))"
+        " AND (NOT :disabled OR u.status = 'disabled')"
+        " ORDER BY u.email",
+        {
+            "subscription": subscription_id,
+            "locked": int(locked_only),
+            "hard_limit": hard_limit,
+            "now": now,
+            "without": int(without_methods_only),
+            "disabled": int(disabled_only),
+        },
     )
     return [_row(row) for row in rows]
 

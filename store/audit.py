@@ -85,18 +85,15 @@ async def events_page(
     if where.user_id is not None:
         clauses.append("(e.subject_id = ? OR e.actor_id = ?)")
         params += [where.user_id, where.user_id]
-    if where.kind is not None:
-        clauses.append("e.kind = ?")
-        params.append(where.kind)
-    if where.event is not None:
-        clauses.append("e.event = ?")
-        params.append(where.event)
-    if where.since is not None:
-        clauses.append("e.at >= ?")
-        params.append(where.since)
-    if where.until is not None:
-        clauses.append("e.at < ?")
-        params.append(where.until)
+    for clause, value in (
+        ("e.kind = ?", where.kind),
+        ("e.event = ?", where.event),
+        ("e.at >= ?", where.since),
+        ("e.at < ?", where.until),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
     if before is not None:
         clauses.append("(e.at, e.id) < (?, ?)")
         params += [before[0], before[1]]

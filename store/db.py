@@ -13,13 +13,10 @@ import random
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
-
-from store.lock_holders import write_lock_holders
 
 if TYPE_CHECKING:
     from store.files import FileAccess
@@ -48,6 +45,8 @@ class DatabaseBusy(StoreError):
 
 def _busy_sentence(path: Path, waited: float) -> str:
     """Say what holds the write lock and what the operator can do about it, in one line."""
+    from store.lock_holders import write_lock_holders  # only when a write gives up
+
     holders = write_lock_holders(path)
     start = f"The database {path} is busy: nothing was changed after {waited:.0f} s of waiting"
     if not holders:
@@ -95,10 +94,16 @@ def _raise_failure(path: Path, error: sqlite3.Error) -> None:
         raise failure from error
 
 
+MIGRATIONS = Path(__file__).parent / "migrations"
+"""The ordered ``NNNN_name.sql`` files (and their Python steps) that build the schema."""
+
+
 def _migrations() -> list[tuple[int, str, str]]:
     """Return the ordered migrations shipped in ``store/migrations`` as (version, name, sql)."""
     found = []
-    for entry in resources.files("store.migrations").iterdir():
+    # The package's own folder (a plain directory in every install): importlib.resources would
+    # cost more at each start than reading the files does.
+    for entry in MIGRATIONS.iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
@@ -150,17 +155,18 @@ class Database:
 
         ``params`` is a sequence for ``?`` marks or a mapping for ``:name`` marks.
         """
-        bound = params if isinstance(params, Mapping) else tuple(params)
         try:
-            async with self._lock, self._conn.execute(sql, bound) as cursor:
+            async with self._lock, self._conn.execute(sql, _bound(params)) as cursor:
                 return list(await cursor.fetchall())
         except sqlite3.Error as error:
             _raise_failure(self.path, error)
             raise
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(
+        self, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+    ) -> sqlite3.Row | None:
         try:
-            async with self._lock, self._conn.execute(sql, tuple(params)) as cursor:
+            async with self._lock, self._conn.execute(sql, _bound(params)) as cursor:
                 return await cursor.fetchone()
         except sqlite3.Error as error:
             _raise_failure(self.path, error)
@@ -175,8 +181,8 @@ class Database:
         every retry, :class:`DatabaseBusy` says which process holds it and what to do; a full disk
         or a read-only file becomes a :class:`StoreError` saying so, after the rollback.
         """
-        async with self._lock:
-            await self._begin_immediate()
+        await self._begin_immediate()  # returns holding self._lock
+        try:
             try:
                 yield self._conn
             except BaseException as error:
@@ -192,36 +198,45 @@ class Database:
                     await self._conn.rollback()
                 _raise_failure(self.path, error)
                 raise
+        finally:
+            self._lock.release()
 
     async def _begin_immediate(self) -> None:
         """``BEGIN IMMEDIATE``, waiting for the write lock up to ``busy_timeout_ms`` times
-        ``busy_retries + 1`` in all.
+        ``busy_retries + 1`` in all; returns holding ``self._lock`` (the connection's turn).
 
         SQLite's own busy handler looks for the lock less and less often (every 25, then 50, then
         100 ms), so a writer waiting on a long job, which lets go of the lock for a few
         milliseconds between transactions, would keep missing those moments. Here the handler
         waits only :data:`BEGIN_POLL_MS` per attempt and the attempts follow one another
-        closely, so the lock is taken at the first gap.
+        closely, so the lock is taken at the first gap. Between attempts the connection is free:
+        while one task waits for another process's write lock, this process's reads go on (the
+        screens keep showing what they read).
         """
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + self.busy_timeout_ms / 1000 * (self.busy_retries + 1)
-        await self._conn.execute(f"PRAGMA busy_timeout = {BEGIN_POLL_MS}")
-        try:
-            while True:
+        while True:
+            await self._lock.acquire()
+            try:
+                await self._conn.execute(f"PRAGMA busy_timeout = {BEGIN_POLL_MS}")
                 try:
                     await self._conn.execute("BEGIN IMMEDIATE")
                     return
-                except sqlite3.OperationalError as error:
-                    if not _is_busy(error):
-                        _raise_failure(self.path, error)
-                        raise
-                    if loop.time() >= deadline:
-                        waited = loop.time() - started
-                        raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
-                await asyncio.sleep(random.random() * 0.002)
-        finally:
-            await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                finally:
+                    await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            except sqlite3.OperationalError as error:
+                self._lock.release()
+                if not _is_busy(error):
+                    _raise_failure(self.path, error)
+                    raise
+                if loop.time() >= deadline:
+                    waited = loop.time() - started
+                    raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
+            except BaseException:
+                self._lock.release()
+                raise
+            await asyncio.sleep(random.random() * 0.002)
 
     async def migrate(self) -> int:
         """Bring the schema up to date; refuse a file newer than this code. Returns the version.
@@ -275,12 +290,19 @@ Reader = Database | aiosqlite.Connection
 caller's write transaction (``Database`` methods would wait for the lock that transaction holds)."""
 
 
-async def fetchone(reader: Reader, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-    """One row read through ``reader`` (see :data:`Reader`)."""
+async def fetchone(
+    reader: Reader, sql: str, params: Iterable[Any] | Mapping[str, Any] = ()
+) -> sqlite3.Row | None:
+    """One row read through ``reader`` (see :data:`Reader`); ``params`` as for ``fetchall``."""
     if isinstance(reader, Database):
         return await reader.fetchone(sql, params)
-    async with reader.execute(sql, tuple(params)) as cursor:
+    async with reader.execute(sql, _bound(params)) as cursor:
         return await cursor.fetchone()
+
+
+def _bound(params: Iterable[Any] | Mapping[str, Any]) -> tuple[Any, ...] | Mapping[str, Any]:
+    """A sequence for ``?`` marks or a mapping for ``:name`` marks, as sqlite3 takes them."""
+    return params if isinstance(params, Mapping) else tuple(params)
 
 
 def _split_sql(script: str) -> list[str]:

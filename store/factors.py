@@ -15,6 +15,7 @@ import aiosqlite
 
 from store.db import Database
 from store.models import _FromRow
+from store.throttle import failure_state
 
 PURPOSES = ("setup", "sign_in", "step_up")
 
@@ -252,11 +253,8 @@ async def send_state(
     With ``kind``, the last send is the last one to that method (none before the method exists);
     without, the account's last send to any method. ``sent_since`` is always the account's.
     """
-    async with conn.execute(
-        "SELECT failed_attempts, locked_until FROM users WHERE id = ?", (user_id,)
-    ) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
+    failures = await failure_state(conn, user_id)
+    if failures is None:
         return None
     method = await method_of_kind(conn, user_id, kind) if kind is not None else None
     if kind is None:
@@ -267,8 +265,8 @@ async def send_state(
     async with conn.execute(last_sql, last_args) as cursor:
         last = await cursor.fetchone()
     return SendState(
-        failures=int(row["failed_attempts"]),
-        locked_until=_float_or_none(row["locked_until"]),
+        failures=failures.failures,
+        locked_until=failures.locked_until,
         last_sent_at=_float_or_none(last[0]) if last is not None else None,
         sent_since=tuple(await _send_times_after(conn, user_id, since)),
         method=method,

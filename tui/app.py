@@ -53,7 +53,8 @@ CSS_FILE = Path(__file__).parent / "screens.tcss"
 carries the file too (package data)."""
 COLOURS_FILE = Path(__file__).parent / "colours.tcss"
 """The 16-colour and NO_COLOR rules (tui.theme), kept apart from the layout of the screens (a link
-to ``colours.tcss`` at the top of the tree, like ``CSS_FILE``)."""
+to ``colours.tcss`` at the top of the tree, like ``CSS_FILE``). Read only where they apply: every
+rule there is under ``:ansi``, and every rule loaded costs time each time a widget is styled."""
 
 SESSION_CHECK_SECONDS = 5.0
 """How often the idle lock and the absolute limit are checked (against ``services.now()``)."""
@@ -62,7 +63,6 @@ SESSION_CHECK_SECONDS = 5.0
 class MfaApp(App[None]):
     """mfa-tui: sign-in with multi-factor authentication, and the admin's MFA settings."""
 
-    CSS_PATH = [CSS_FILE, COLOURS_FILE]
     TITLE = "mfa-tui"
     SUB_TITLE = "Sign in"
     BINDINGS = [
@@ -71,8 +71,13 @@ class MfaApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, demo: bool = False) -> None:
-        # 16 colours or NO_COLOR: colour numbers as they are, and a theme made of them.
-        super().__init__(ansi_color=True if detect_plain_terminal() else None)
+        # 16 colours or NO_COLOR: colour numbers as they are, a theme made of them, and the rules
+        # for them (colours.tcss).
+        plain = detect_plain_terminal()
+        super().__init__(
+            ansi_color=True if plain else None,
+            css_path=[CSS_FILE, COLOURS_FILE] if plain else [CSS_FILE],
+        )
         use_terminal_colours(self)
         self.services = services
         """The domain: configuration, database, clock. Screens call ``mfa`` with it."""
@@ -81,13 +86,17 @@ class MfaApp(App[None]):
         self.session: Session | None = None
         """The current session: None before a right password, ``signed_in=False`` between the
         password and the second factor, ``signed_in=True`` once home."""
-        self.terminal_attempt_id = new_attempt_id()
-        """Names this terminal's sign-in attempts (``mfa.signin.sign_in``): codes asked for here
-        can be entered only here, not in another terminal signed in as the same user."""
         self.key_order = KeyOrder(self)
         """Hands keys that arrive together to the focus one at a time (tui.keys)."""
         self.launcher = ProductLauncher(self)
         """Runs a product chosen on home in this terminal."""
+
+    @cached_property
+    def terminal_attempt_id(self) -> str:
+        """Names this terminal's sign-in attempts (``mfa.signin.sign_in``): codes asked for here
+        can be entered only here, not in another terminal signed in as the same user. Made at the
+        first sign-in, not at start-up (see ``new_attempt_id``)."""
+        return new_attempt_id()
 
     @cached_property
     def mfa_jobs(self) -> MfaJobRunner:
@@ -110,6 +119,15 @@ class MfaApp(App[None]):
         if self.demo:
             self.demo_inbox.start()
         self.set_interval(SESSION_CHECK_SECONDS, self.check_session, name="session-check")
+        self.call_after_refresh(self._prune_old_events)
+
+    @work(group="housekeeping", exit_on_error=False)
+    async def _prune_old_events(self) -> None:
+        """Old audit events go once the sign-in screen is up, not before it shows (bounded
+        batches; only a read when nothing is old enough). A failure here stops nobody."""
+        from mfa.audit_log import prune
+
+        await prune(self.services)
 
     # ------------------------------------------------------------------------------ activity
 
@@ -299,9 +317,11 @@ def create_app(services: Services, *, demo: bool = False) -> MfaApp:
 
 
 async def _run(config: Config, demo: bool, reset: bool, demo_users: int | None = None) -> int:
-    from mfa import demo as demo_data  # only --demo uses it
+    db_path = config.database_path
+    if demo:
+        from mfa import demo as demo_data  # only --demo loads it
 
-    db_path = demo_data.demo_database_path(config) if demo else config.database_path
+        db_path = demo_data.demo_database_path(config)
     if demo and reset:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -314,9 +334,6 @@ async def _run(config: Config, demo: bool, reset: bool, demo_users: int | None =
     try:
         if demo:
             await demo_data.seed(services, demo_users)
-        from mfa.audit_log import prune  # old audit events go at start-up (bounded)
-
-        await prune(services)
         app = create_app(services, demo=demo)
         await app.run_async()
         return app.return_code or 0

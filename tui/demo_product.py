@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from mfa import products
+from mfa.text import shown
 
 SHOWN = (
     ("Email", products.ENV_EMAIL),
@@ -25,11 +26,8 @@ SHOWN = (
 
 
 def printable(text: str) -> str:
-    """``text`` with control and other unprintable characters shown as escapes, not obeyed."""
-    return "".join(
-        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
+    """``text`` with control and other unprintable characters written out, not obeyed."""
+    return shown(text, limit=None)
 
 
 def page(environ: Mapping[str, str], product: str) -> str:

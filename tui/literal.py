@@ -4,6 +4,10 @@ A display name such as ``[bold red]x[/]`` must appear with its brackets, and one
 sequence must not reach the terminal as one. :func:`literal` gives a ``rich.text.Text`` (which
 Textual never parses as markup) of :func:`printable` text (where control and invisible formatting
 characters are replaced by visible stand-ins). Use it for every value read from the database.
+
+A control character is written as everywhere else (``mfa.text.stand_in``: ``^[`` for ESC); an
+invisible formatting character becomes U+FFFD here, one column wide, where a printed line or a
+message writes ``<U+202E>``: the screen's tables keep their columns.
 """
 
 from __future__ import annotations
@@ -12,18 +16,11 @@ import unicodedata
 
 from rich.text import Text
 
+from mfa.text import stand_in
+
 _INVISIBLE_CATEGORIES = frozenset({"Cf", "Cs", "Zl", "Zp"})
 """Format characters (bidi overrides, zero-width), surrogates and line/paragraph separators: they
 change how the text around them is drawn, so they are shown as U+FFFD instead."""
-
-
-def _stand_in(character: str) -> str:
-    code = ord(character)
-    if code < 0x20:
-        return "^" + chr(code + 0x40)  # caret notation, like a terminal echoes it: ESC is ^[
-    if code == 0x7F:
-        return "^?"
-    return f"<U+{code:04X}>"  # C1 controls (0x80-0x9F): CSI 0x9B would start an escape sequence
 
 
 def printable(value: str) -> str:
@@ -34,7 +31,7 @@ def printable(value: str) -> str:
     for character in value:
         category = unicodedata.category(character)
         if category == "Cc":
-            parts.append(_stand_in(character))
+            parts.append(stand_in(character))
         elif category in _INVISIBLE_CATEGORIES:
             parts.append("\ufffd")
         else:

@@ -15,8 +15,12 @@ and secrets are read from the environment at send time.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar, runtime_checkable
+
+from mfa.secret_files import SecretFileError, find_secret
 
 Channel = Literal["email", "sms"]
 
@@ -97,6 +101,37 @@ def mask_email(address: str) -> str:
 def host_port(host: str, port: int) -> str:
     """A server as messages name it: ``smtp.example.com:587``, ``[::1]:25``."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def configured_secret(
+    file: str,
+    variable: str,
+    environ: Mapping[str, str] | None,
+    *,
+    needs: str,
+    ask: str,
+    allow_empty: bool = False,
+) -> str:
+    """The password or token from ``file``, or else from the environment ``variable`` (looked up
+    in ``environ``, ``os.environ`` when None), read at send time.
+
+    Raises:
+        DeliveryError: ``not_configured``, saying that ``needs`` (``The SMS gateway x needs a
+            token``) and why it can't be had, followed by ``ask`` (who can fix it). An empty
+            variable counts as unset unless ``allow_empty``.
+    """
+    try:
+        secret = find_secret(file, variable, os.environ if environ is None else environ)
+    except SecretFileError as error:
+        raise DeliveryError(
+            f"{needs}, but its file can't be used ({error}). {ask}", reason="not_configured"
+        ) from None
+    if secret is None or (not secret and not allow_empty):
+        raise DeliveryError(
+            f"{needs}, but the environment variable {variable} isn't set. {ask}",
+            reason="not_configured",
+        )
+    return secret
 
 
 def find_cause(error: BaseException, kind: type[_E]) -> _E | None:

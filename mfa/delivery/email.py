@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import os
 import re
 import socket
 import ssl
@@ -25,8 +24,15 @@ from email.message import EmailMessage
 import aiosmtplib
 
 from mfa.config import EmailConfig
-from mfa.delivery import TRY_AGAIN, DeliveryError, Message, find_cause, host_port, mask_email
-from mfa.secret_files import SecretFileError, find_secret
+from mfa.delivery import (
+    TRY_AGAIN,
+    DeliveryError,
+    Message,
+    configured_secret,
+    find_cause,
+    host_port,
+    mask_email,
+)
 from mfa.transport import TlsPlan, email_tls_plan, email_transport_refusal, is_loopback
 from mfa.wording import seconds_words
 
@@ -187,22 +193,12 @@ class EmailSender:
     def _password(self) -> str:
         if not self.config.username:
             return ""
-        environ = os.environ if self._environ is None else self._environ
-        try:
-            password = find_secret(self.config.password_file, self.config.password_env, environ)
-        except SecretFileError as error:
-            raise DeliveryError(
-                f"The mail server {self.server} needs a password, but its file can't be used "
-                f"({error}). {_ASK_ADMIN_MAIL}",
-                reason="not_configured",
-            ) from None
-        if password is None:
-            raise DeliveryError(
-                f"The mail server {self.server} needs a password, but the environment variable "
-                f"{self.config.password_env} isn't set. {_ASK_ADMIN_MAIL}",
-                reason="not_configured",
-            )
-        return password
+        # An empty variable is passed on: the server decides whether it is the password.
+        return configured_secret(
+            self.config.password_file, self.config.password_env, self._environ,
+            needs=f"The mail server {self.server} needs a password", ask=_ASK_ADMIN_MAIL,
+            allow_empty=True,
+        )  # fmt: skip
 
     async def _tls_context(self, plan: TlsPlan) -> ssl.SSLContext | None:
         """The context for this plan: the configured CA file or the system's, or (opportunistic,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import shlex
 import ssl
@@ -29,11 +28,11 @@ from mfa.delivery import (
     FailureReason,
     Message,
     SmsProvider,
+    configured_secret,
     find_cause,
     host_port,
 )
 from mfa.delivery.email import EmailSender
-from mfa.secret_files import SecretFileError, find_secret
 from mfa.transport import sms_gateway_refusal
 from mfa.wording import seconds_words
 
@@ -60,21 +59,10 @@ class HttpSmsGateway:
         """POST the message to the gateway; any answer but 2xx is a :class:`DeliveryError`."""
         number = _require_e164(message.recipient)
         url, gateway = _gateway_url(self.config.http_url, "sms.http_url")
-        environ = os.environ if self._environ is None else self._environ
-        try:
-            token = find_secret(self.config.http_token_file, self.config.http_token_env, environ)
-        except SecretFileError as error:
-            raise DeliveryError(
-                f"The SMS gateway {gateway} needs a token, but its file can't be used ({error}). "
-                f"{_ASK_ADMIN_SMS}",
-                reason="not_configured",
-            ) from None
-        if not token:
-            raise DeliveryError(
-                f"The SMS gateway {gateway} needs a token, but the environment variable "
-                f"{self.config.http_token_env} isn't set. {_ASK_ADMIN_SMS}",
-                reason="not_configured",
-            )
+        token = configured_secret(
+            self.config.http_token_file, self.config.http_token_env, self._environ,
+            needs=f"The SMS gateway {gateway} needs a token", ask=_ASK_ADMIN_SMS,
+        )  # fmt: skip
         form = {"To": number, "Body": message.body}
         if self.config.http_sender:
             form["From"] = self.config.http_sender
@@ -119,23 +107,10 @@ class TwilioSmsGateway:
                 f"sms.twilio_messaging_service_sid). {_ASK_ADMIN_SMS}",
                 reason="not_configured",
             )
-        environ = os.environ if self._environ is None else self._environ
-        try:
-            token = find_secret(
-                self.config.twilio_auth_token_file, self.config.twilio_auth_token_env, environ
-            )
-        except SecretFileError as error:
-            raise DeliveryError(
-                f"Twilio needs the account's auth token, but its file can't be used ({error}). "
-                f"{_ASK_ADMIN_SMS}",
-                reason="not_configured",
-            ) from None
-        if not token:
-            raise DeliveryError(
-                f"Twilio needs the account's auth token, but the environment variable "
-                f"{self.config.twilio_auth_token_env} isn't set. {_ASK_ADMIN_SMS}",
-                reason="not_configured",
-            )
+        token = configured_secret(
+            self.config.twilio_auth_token_file, self.config.twilio_auth_token_env, self._environ,
+            needs="Twilio needs the account's auth token", ask=_ASK_ADMIN_SMS,
+        )  # fmt: skip
         base = self.config.twilio_api_url.strip().rstrip("/")
         base_url, gateway = _gateway_url(base, "sms.twilio_api_url")
         url = base_url.join(f"{base_url.path.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json")

@@ -162,5 +162,5 @@ def test_old_events_are_pruned_when_an_admin_command_runs(with_kim: Path, tmp_pa
         capture_output=True, text=True, env={**os.environ, "MFA_TUI_CONFIG": ""}, timeout=60,
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
-    assert "1 events older than 30 days" in listed.stdout
+    assert "1 event older than 30 days" in listed.stdout
     assert sql(with_kim, "SELECT count(*) FROM audit_events WHERE at = 1") == [(0,)]

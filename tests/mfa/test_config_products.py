@@ -59,7 +59,7 @@ def test_kiosk_mode_can_be_set_from_the_environment() -> None:
         (f'[products."{LOCKER}"]\n', f'products."{LOCKER}".command is missing'),
         (f'[products]\n"{LOCKER}" = "/opt/lmm"\n', f'[products."{LOCKER}"] must be a table'),
         ('products = ["/opt/lmm"]\n', "[products] must be a table"),
-        ('[products."Evil\\u001b[2J"]\ncommand = ["x"]\n', 'products."Evil\\x1b[2J".command'),
+        ('[products."Evil\\u001b[2J"]\ncommand = ["x"]\n', 'products."Evil^[[2J".command'),
         ("[session]\nkiosk = 'yes'\n", "session.kiosk must be true or false"),
         ("[session]\nkisok = true\n", "unknown key session.kisok"),
     ],

@@ -17,7 +17,6 @@ from mfa import (
     notices,
     reauth,
     recovery,
-    roster,
     sending,
     totp,
 )
@@ -404,8 +403,8 @@ async def test_a_user_the_process_failed_is_still_required_and_offered_sms_only(
     assert (final.succeeded, final.failed) == (0, 1)
     assert (await reload(demo, user)).mfa_required
     # `admin users list` says how they go on.
-    [listed] = await roster.account_summaries(demo, subscription.id)
-    assert listed.mfa_required and listed.methods_text == roster.NOT_SET_UP_NO_EMAIL
+    [listed] = await admin_users.user_summaries(demo, subscription.id)
+    assert listed.mfa_required and listed.methods_text == admin_users.NOT_SET_UP_NO_EMAIL
     result = await sign_in(demo, "ops@plant7", PASSWORD)
     assert result.outcome is SignInOutcome.NEEDS_SETUP  # never a password alone
     assert result.user is not None

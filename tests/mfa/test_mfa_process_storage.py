@@ -8,12 +8,15 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from mfa import mfa_process
 from mfa.clock import ManualClock
 from mfa.config import Config
 from mfa.services import Services, open_services
 from store.db import _migrations, _split_sql
 from tests.mfa.job_helpers import (
+    INSERT_USER,
     add_subscription_with_users,
     add_subscription_with_users_sync,
     assert_processed_exactly_once,
@@ -180,3 +183,71 @@ async def test_a_database_of_the_earlier_schema_is_migrated_mid_job(tmp_path: Pa
         await services.close()
     with sqlite3.connect(db_path) as conn:
         assert_processed_exactly_once(audit_job(conn, subscription_id, 1))
+
+
+async def test_chunks_decide_exactly_the_jobs_users_whatever_lies_between_them(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two subscriptions' users interleaved by id, users deleted mid-job, chunks and transactions
+    that end anywhere: each of the job's users is decided once, by the rule, and nobody else."""
+    monkeypatch.setattr(mfa_process, "CHUNK_SIZE", 7)
+    ours = await add_subscription_with_users(services, "Ours", 0)
+    theirs = await add_subscription_with_users(services, "Theirs", 0)
+    async with services.db.write() as conn:
+        for n in range(1, 101):  # ids alternate between the two subscriptions
+            for subscription, prefix in ((ours, "ours"), (theirs, "theirs")):
+                await conn.execute(
+                    INSERT_USER,
+                    (
+                        subscription, f"{prefix}{n}@example.com", int(n % 9 != 0),
+                        "no mail server answers for example.com" if n % 18 == 0 else None,
+                        f"{prefix} {n}", "disabled" if n % 10 == 0 else "active",
+                    ),
+                )  # fmt: skip
+    job, _ = await mfa_process.begin(services, ours)
+    run = mfa_process.progress_of(services, job.job_id, batch_size=20)
+    first = await anext(run)  # nothing decided yet
+    assert first.processed == 0 and first.total == 100
+    second = await anext(run)
+    assert second.processed == 20
+    # Users deleted after the job began: both before and after its cursor.
+    async with services.db.write() as conn:
+        await conn.execute(
+            "DELETE FROM users WHERE subscription_id = ? AND email IN (?, ?, ?)",
+            (ours, "ours2@example.com", "ours50@example.com", "ours51@example.com"),
+        )
+    reports = [progress async for progress in run]
+    final = reports[-1]
+    assert final.is_complete and final.processed == 98
+
+    with sqlite3.connect(services.db.path) as conn:
+        required = dict(conn.execute("SELECT email, mfa_required FROM users").fetchall())
+        failures = dict(
+            conn.execute(
+                "SELECT users.email, reason FROM mfa_job_failures JOIN users ON id = user_id"
+                " WHERE job_id = ?",
+                (job.job_id,),
+            ).fetchall()
+        )
+    kept = [n for n in range(1, 101) if n not in (50, 51)]  # 2 was decided before it went
+    assert all(required[f"ours{n}@example.com"] == 1 for n in kept if n != 2)
+    assert not any(required[f"theirs{n}@example.com"] for n in range(1, 101))
+    expected: dict[str, str] = {}
+    for n in kept:
+        if n % 10 == 0:
+            expected[f"ours{n}@example.com"] = mfa_process.ACCOUNT_DISABLED
+        elif n % 18 == 0:
+            expected[f"ours{n}@example.com"] = "no mail server answers for example.com"
+        elif n % 9 == 0:
+            expected[f"ours{n}@example.com"] = mfa_process.ADDRESS_NOT_VALID
+    assert failures == expected
+    assert final.failed == len(expected) and final.succeeded == 98 - len(expected)
+
+    # A retry goes over exactly those failures, in chunks too, and decides them again.
+    async with services.db.write() as conn:
+        await conn.execute("UPDATE users SET status = 'active' WHERE subscription_id = ?", (ours,))
+    retried, started = await mfa_process.retry(services, ours) or (None, False)
+    assert started and retried is not None and retried.total == len(expected)
+    done = await mfa_process.follow(services, retried.job_id, batch_size=3)
+    assert done.processed == len(expected)
+    assert done.failed == len([n for n in kept if n % 9 == 0])  # 90 is active now, still no mail

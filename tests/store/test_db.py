@@ -181,3 +181,30 @@ async def test_a_write_that_gives_up_names_the_stopped_process_and_the_remedy(
     assert f"process {write_lock_holder.pid}" in message and "is stopped" in message
     assert f"kill -CONT {write_lock_holder.pid}" in message
     assert "nothing was changed" in message
+
+
+async def test_reads_go_on_while_a_write_waits_for_another_process(
+    db_path: Path,
+    write_lock_holder,  # type: ignore[no-untyped-def]
+) -> None:
+    """One connection per process: a task waiting for the write lock must not stop the screens'
+    reads (a job waiting on another admin's process while the UI shows the users)."""
+    db = await open_database(db_path, busy_timeout_ms=5_000, busy_retries=1)
+    try:
+        waiting = asyncio.create_task(_insert(db, "mine"))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # still waiting for the holder's lock
+        rows = await asyncio.wait_for(db.fetchall("SELECT event FROM audit_events"), timeout=2)
+        assert rows == []
+        write_lock_holder.kill()  # the holder goes: its transaction is rolled back
+        write_lock_holder.wait(timeout=30)
+        await asyncio.wait_for(waiting, timeout=10)
+        events = [row[0] for row in await db.fetchall("SELECT event FROM audit_events")]
+        assert events == ["mine"]
+    finally:
+        await db.close()
+
+
+async def _insert(db, event: str) -> None:  # type: ignore[no-untyped-def]
+    async with db.write() as conn:
+        await conn.execute("INSERT INTO audit_events (at, event) VALUES (1, ?)", (event,))

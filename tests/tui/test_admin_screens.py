@@ -401,7 +401,7 @@ def test_snapshot_users(snap_compare, tmp_path: Path) -> None:
 
 def test_snapshot_audit_log(snap_compare, tmp_path: Path, monkeypatch) -> None:
     # The session id in the newest row's detail is random: fix it so the image is stable.
-    monkeypatch.setattr("mfa.session.secrets.token_hex", lambda _bytes: "5e55104d00000001")
+    monkeypatch.setattr("mfa.session._token_hex", lambda _size: "5e55104d00000001")
     with demo_app(tmp_path, mfa_enabled=True) as app:
         _prepare(app.services)
         assert snap_compare(app, terminal_size=(80, 24), run_before=_audit)

@@ -4,8 +4,10 @@ data, a job that outlives the screen, another session's job, an interrupted job,
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -203,27 +205,37 @@ async def test_switching_on_by_keyboard_puts_begin_next_so_enter_begins(
 
 
 async def test_the_ui_answers_keys_mid_job_and_the_job_outlives_the_screen(
-    tmp_path: Path, clock: ManualClock
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = await seeded_services(tmp_path, clock)
-    big = 50_000
+    big = 5_000
+    # Another writer (a sign-in, another admin) takes the write lock right after the job's first
+    # transaction and keeps it until the test has looked: the job is mid-way, whatever the speed.
+    other_writer = sqlite3.connect(services.db.path, isolation_level=None)
+    monkeypatch.setattr(mfa_process, "follow", partial(mfa_process.follow, batch_size=1_000))
     try:
         rows = user_rows(await subscription_id(services), big, 17, 0, "worker")
         async with services.db.write() as conn:
             await conn.executemany(INSERT_USER, rows)
         async with app_on(services) as (app, pilot):
+            progressed = app.mfa_jobs._progressed
+
+            def then_hold_the_lock(progress: JobProgress) -> None:
+                progressed(progress)
+                if progress.processed == 1_000:
+                    other_writer.execute("BEGIN IMMEDIATE")
+
+            monkeypatch.setattr(app.mfa_jobs, "_progressed", then_hold_the_lock)
             screen = await open_preferences(app, pilot)
             await pilot.click("#mfa-switch")
             await wait_for(pilot, lambda: screen.stage == READY, "Begin MFA Process to appear")
-            # From here on the test only sleeps: Pilot's helpers wait for the CPU to go idle, which
-            # would let the whole job finish before anything else happens.
+            # From here on the test only sleeps: Pilot's helpers wait for the CPU to go idle.
             screen.query_one("#begin-mfa", Button).press()
-
-            def mid_job() -> bool:
-                latest = app.mfa_jobs.latest(screen.job_id or 0)
-                return latest is not None and latest.processed > 0
-
-            await sleep_until(mid_job, "the job to make progress")
+            await sleep_until(lambda: other_writer.in_transaction, "the job's first transaction")
+            await sleep_until(
+                lambda: shown(screen.query_one("#mfa-counts")).startswith("1,000"),
+                "the screen to show the progress",
+            )
             assert screen.stage == RUNNING
             assert screen.query_one("#mfa-running").display
             assert shown(screen.query_one("#mfa-counts")).endswith("failed")
@@ -233,8 +245,9 @@ async def test_the_ui_answers_keys_mid_job_and_the_job_outlives_the_screen(
             job_id = screen.job_id or 0
             still = await mfa_process.job_progress(services, job_id)
             assert still is not None and still.status == "running", "...before the job ended"
-            assert 0 < still.processed < still.total
+            assert still.processed == 1_000 < still.total
 
+            other_writer.execute("COMMIT")
             await wait_for(
                 pilot, lambda: not app.mfa_jobs.is_following(job_id), "the App's job to end"
             )
@@ -242,6 +255,7 @@ async def test_the_ui_answers_keys_mid_job_and_the_job_outlives_the_screen(
         assert final is not None and final.is_complete
         assert final.processed == final.total == 25 + big
     finally:
+        other_writer.close()
         await services.close()
 
 

@@ -381,3 +381,27 @@ def test_snapshot_sign_in_with_error(snap_compare, tmp_path: Path) -> None:
 
     with demo_app(tmp_path) as app:
         assert snap_compare(app, terminal_size=(80, 24), run_before=wrong_password)
+
+
+async def test_audit_events_past_retention_go_once_the_sign_in_screen_shows(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    services = await seeded_services(tmp_path, clock)
+    try:
+        year = services.config.audit.retention_days * 86_400
+        async with services.db.write() as conn:
+            await audit.record(conn, clock.now() - year - 60, "user.signed_in", detail="old")
+            await audit.record(conn, clock.now() - year + 60, "user.signed_in", detail="recent")
+        async with running_app(tmp_path, clock, services=services) as (app, _pilot):
+            assert isinstance(app.screen, SignInScreen)
+            await app.workers.wait_for_complete()
+            rows = await services.db.fetchall(
+                "SELECT event, detail FROM audit_events"
+                " WHERE detail IN ('old', 'recent') OR event = 'audit.pruned'"
+            )
+        assert sorted(tuple(row) for row in rows) == [
+            ("audit.pruned", "1 event older than 365 days"),
+            ("user.signed_in", "recent"),
+        ]
+    finally:
+        await services.close()

@@ -48,6 +48,7 @@ def detail_line(entry: AuditEntry) -> str:
 class AuditScreen(ReportsWorkerErrors, Screen[None]):
     """The audit log, newest first."""
 
+    CSS_PATH = "audit.tcss"
     SUB_TITLE = "Audit log"
     AUTO_FOCUS = "#audit-table"
     BINDINGS = [

@@ -25,6 +25,7 @@ from mfa.accounts import Account
 from mfa.codes import VerifyResult
 from mfa.totp import NAME, TotpSetup
 from tui.literal import literal
+from tui.widgets.code_input import CodeInput
 from tui.widgets.message_line import MessageLine
 from tui.widgets.qr import QrCode
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
@@ -48,6 +49,7 @@ def key_lines(key_groups: str) -> str:
 class AuthenticatorSetupScreen(ReportsWorkerErrors, Screen[VerifyResult | None]):
     """The QR code and the key of a new authenticator app, then its code and **Verify**."""
 
+    CSS_PATH = "authenticator.tcss"
     SUB_TITLE = "Set up an authenticator app"
     AUTO_FOCUS = "#totp-code"
     BINDINGS = [Binding("escape", "close", "Back", id="totp-setup.close")]
@@ -76,12 +78,7 @@ class AuthenticatorSetupScreen(ReportsWorkerErrors, Screen[VerifyResult | None])
                     yield Static(REPLACING_NOTE, id="totp-replacing")
                 yield Static(CODE_PROMPT, id="totp-code-label")
                 with Horizontal(id="totp-entry"):
-                    yield Input(
-                        placeholder="6 digits",
-                        restrict=r"[0-9]*",
-                        max_length=6,
-                        id="totp-code",
-                    )
+                    yield CodeInput(id="totp-code")
                     yield Button(VERIFY_LABEL, id="totp-verify", variant="primary")
                 yield MessageLine(id="totp-message")
         yield Footer()

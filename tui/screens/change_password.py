@@ -47,6 +47,7 @@ def rules_text(security: SecurityConfig) -> str:
 class ChangePasswordScreen(ReportsWorkerErrors, Screen[None]):
     """Changes the signed-in user's password; closes (back to the Security page) once changed."""
 
+    CSS_PATH = "change_password.tcss"
     SUB_TITLE = "Security settings"
     AUTO_FOCUS = "#current-password"
     BINDINGS = [Binding("escape", "back", "Back", id="change-password.back")]

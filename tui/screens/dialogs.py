@@ -25,6 +25,7 @@ class ConfirmDialog(ModalScreen[bool]):
     The safe answer has the focus, and Escape (or ``n``) gives it.
     """
 
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [
         Binding("escape,n", "answer(False)", "Cancel", id="dialog.cancel"),
         Binding("y", "answer(True)", "Confirm", show=False, id="dialog.confirm"),
@@ -66,6 +67,7 @@ class EditEmailDialog(ModalScreen[Account | None]):
     keeps the dialog open with the reason.
     """
 
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
     def __init__(

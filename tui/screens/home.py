@@ -40,6 +40,7 @@ PERMISSIONS_NOTE = (
 class HomeScreen(Screen[None]):
     """The signed-in user's start page."""
 
+    CSS_PATH = "home.tcss"
     SUB_TITLE = "Home"
     AUTO_FOCUS = ".home-launch, #home-actions Button"
     """The first product to open, if any: that is what technicians come for."""

@@ -101,6 +101,7 @@ def notification_text(message: DemoMessage) -> str:
 class DemoInboxScreen(Screen[None]):
     """Every delivered message, newest first; Escape goes back."""
 
+    CSS_PATH = "inbox.tcss"
     SUB_TITLE = INBOX_TITLE
     AUTO_FOCUS = "#inbox"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="inbox-back")]

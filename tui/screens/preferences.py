@@ -96,6 +96,7 @@ def failure_message(succeeded: int, failed: int) -> str:
 class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
     """The admin's General Preferences: turning MFA on or off for the whole subscription."""
 
+    CSS_PATH = "preferences.tcss"
     SUB_TITLE = "Settings"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="preferences.back"),

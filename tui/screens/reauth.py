@@ -29,6 +29,7 @@ from mfa import factors, reauth, sending, totp
 from mfa.accounts import Account
 from mfa.factors import Method
 from tui.literal import literal
+from tui.widgets.code_input import CodeInput
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
@@ -54,6 +55,7 @@ CONFIRM_GROUP = "reauth-confirm"
 class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
     """Asks for the password (and a code from an existing method) before a method change."""
 
+    CSS_PATH = "reauth.tcss"
     SUB_TITLE = "Security settings"
     AUTO_FOCUS = "#reauth-password"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="reauth.cancel")]
@@ -90,9 +92,7 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
                     yield Button(SEND_LABEL, id="reauth-send", variant="primary")
                 yield Label("Code")
                 with Horizontal(classes="reauth-row"):
-                    yield Input(
-                        placeholder="6 digits", restrict=r"[0-9]*", max_length=6, id="reauth-code"
-                    )
+                    yield CodeInput(id="reauth-code")
                     yield Button(CONFIRM_LABEL, id="reauth-confirm", variant="success")
             yield Button(CONFIRM_LABEL, id="reauth-confirm-password", variant="success")
             yield MessageLine(id="reauth-message")

@@ -45,6 +45,7 @@ KEPT_LABEL = "I have kept these codes"
 class RecoveryCodesScreen(Screen[None]):
     """Shows a new set of recovery codes until the person confirms they kept them."""
 
+    CSS_PATH = "recovery_codes.tcss"
     SUB_TITLE = "Recovery codes"
     AUTO_FOCUS = "#recovery-copy"
     BINDINGS = [Binding("ctrl+y", "copy", "Copy codes", id="recovery.copy")]

@@ -43,7 +43,7 @@ from tui.screens.dialogs import ConfirmDialog
 from tui.screens.reauth import ReauthScreen
 from tui.screens.recovery_codes import RecoveryCodesScreen, offer_first_set
 from tui.widgets.message_line import MessageLine, Severity
-from tui.widgets.method_cards import MethodCards
+from tui.widgets.method_cards import METHOD_CARDS_CSS, MethodCards
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -130,6 +130,7 @@ class MethodSetupScreen(Screen[VerifyResult | None]):
     Not a modal screen: the app's bindings (the demo inbox, where the code can be read) stay active.
     """
 
+    CSS_PATH = [METHOD_CARDS_CSS, "security.tcss"]
     SUB_TITLE = "Security settings"
     BINDINGS = [Binding("escape", "close", "Back", id="method-setup.close")]
 
@@ -165,6 +166,7 @@ class MethodSetupScreen(Screen[VerifyResult | None]):
 class SecurityScreen(ReportsWorkerErrors, Screen[None]):
     """The user's methods, and adding, changing, removing them and choosing the default."""
 
+    CSS_PATH = "security.tcss"
     SUB_TITLE = "Security settings"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="security.back"),

@@ -25,7 +25,7 @@ from mfa.accounts import Account
 from mfa.factors import CODE_METHODS_NOTE
 from tui.screens.recovery_codes import offer_first_set
 from tui.widgets.message_line import MessageLine
-from tui.widgets.method_cards import CardStage, MethodCards
+from tui.widgets.method_cards import METHOD_CARDS_CSS, CardStage, MethodCards
 from tui.widgets.stage import Stage, show_stage
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -64,6 +64,7 @@ class SetupStage(Stage):
 class SetupScreen(ReportsWorkerErrors, Screen[None]):
     """Setting up the first (and optionally a second) MFA method during sign-in."""
 
+    CSS_PATH = ["setup.tcss", METHOD_CARDS_CSS]
     SUB_TITLE = "Set up multi-factor authentication"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to sign in", id="setup.back")]
     WORKER_FAILURES = {

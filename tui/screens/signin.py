@@ -15,7 +15,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from mfa import demo as demo_data
 from tui.messages import PasswordAccepted, SignInShown
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
@@ -61,6 +60,8 @@ class SignInScreen(ReportsWorkerErrors, Screen[None]):
 
     @staticmethod
     def _demo_hint() -> Text:
+        from mfa import demo as demo_data  # only in the demo: start-up needn't load it
+
         hint = Text("Demo accounts\n", style="bold")
         hint.append("Admin\n", style="italic")
         hint.append(f" {demo_data.ADMIN_EMAIL}\n {demo_data.ADMIN_PASSWORD}\n")

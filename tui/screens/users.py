@@ -88,6 +88,7 @@ def detail_line(user: UserSummary) -> str:
 class UsersScreen(ReportsWorkerErrors, Screen[None]):
     """The admin's list of users, with search and the actions that get people back in."""
 
+    CSS_PATH = "users.tcss"
     SUB_TITLE = "Users"
     AUTO_FOCUS = "#users-table"
     BINDINGS = [

@@ -54,6 +54,7 @@ from mfa.factors import APP_CODE_LINE, Method
 from mfa.sending import SendResult
 from mfa.wording import countdown_words, last_code_sentence
 from tui.literal import literal
+from tui.widgets.code_input import CODE_CHARACTERS, CODE_LENGTH, CodeInput
 from tui.widgets.countdown import Countdown, CountdownButton, CountdownFinished
 from tui.widgets.message_line import MessageLine
 from tui.widgets.stage import Stage, show_stage
@@ -114,6 +115,7 @@ class VerifyStage(Stage):
 class VerifyScreen(ReportsWorkerErrors, Screen[None]):
     """Enter the code sent to one of your methods; switch method with the dropdown."""
 
+    CSS_PATH = "verify.tcss"
     SUB_TITLE = "Verify"
     AUTO_FOCUS = "#verify-code"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back to sign in", id="verify-back")]
@@ -174,12 +176,7 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
             yield Static(SWITCH_HINT, id="verify-switch-hint")
             yield Label(CODE_PROMPT, id="verify-code-label")
             with Horizontal(id="verify-entry"):
-                yield Input(
-                    placeholder="6-digit code",
-                    restrict=r"[0-9]*",
-                    max_length=6,
-                    id="verify-code",
-                )
+                yield CodeInput("6-digit code", id="verify-code")
                 yield CountdownButton(VERIFY_LABEL, id="verify", variant="primary")
                 yield CountdownButton(RESEND_LABEL, id="resend")
             yield MessageLine(id="verify-message")
@@ -318,15 +315,15 @@ class VerifyScreen(ReportsWorkerErrors, Screen[None]):
         self.using_recovery = on
         field = self.query_one("#verify-code", Input)
         field.clear()
-        self.set_class(on, "-recovery")  # a wider field; no Resend (screens.tcss)
+        self.set_class(on, "-recovery")  # a wider field; no Resend (verify.tcss)
         if on:
             field.restrict = r"[0-9A-Za-z\- ]*"
             field.max_length = 24
             field.placeholder = "Recovery code"
             self.message_line.show(RECOVERY_PROMPT)
         else:
-            field.restrict = r"[0-9]*"
-            field.max_length = 6
+            field.restrict = CODE_CHARACTERS
+            field.max_length = CODE_LENGTH
             field.placeholder = "6-digit code"
             self.message_line.clear()
         self._update_buttons()

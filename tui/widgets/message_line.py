@@ -2,8 +2,9 @@
 
 Every screen that reports an outcome has one :class:`MessageLine`. It shows its text literally
 (messages often quote what a person typed or what the database holds) and carries its severity as
-one CSS class (``-notice``, ``-error``, ``-success``); an empty line has ``-empty``. How each looks,
-and that an empty line takes no room, is decided in ``screens.tcss``.
+one CSS class (``-notice``, ``-error``, ``-success``); an empty line has ``-empty``. That an
+empty line takes no room is decided in ``screens.tcss``; how each severity looks, in the ``.tcss``
+of the screen that shows the line.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 A :class:`MethodCard` shows one method and walks the user guide's steps: **Setup**, then for email
 **Send me the code** (to the account's address, shown masked) or for SMS a mobile number and
 **Send code**, then the code received and **Verify**. Its :class:`CardStage` is a reactive that sets
-one CSS class on the card (``-closed``, ``-open``, ``-code``, ``-done``); ``screens.tcss`` decides
-what each stage shows.
+one CSS class on the card (``-closed``, ``-open``, ``-code``, ``-done``); ``method_cards.tcss``
+(beside this module, :data:`METHOD_CARDS_CSS`) decides what each stage shows.
 
 :class:`MethodCards` holds a screen's cards side by side and does the work: sends and verifications
 call ``mfa.factors`` in workers, one at a time, with the cards' buttons disabled meanwhile, so one
@@ -25,6 +25,7 @@ and **Verify**; the card is done when that screen comes back verified.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from textual import on, work
@@ -44,6 +45,7 @@ from mfa.sending import SendResult
 from mfa.wording import resend_wait_sentence
 from tui.literal import literal
 from tui.screens.authenticator import AuthenticatorSetupScreen
+from tui.widgets.code_input import CodeInput
 from tui.widgets.countdown import Countdown, CountdownFinished
 from tui.widgets.message_line import MessageLine, Severity
 from tui.widgets.stage import Stage, show_stage
@@ -51,6 +53,10 @@ from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from mfa.services import Services
+
+METHOD_CARDS_CSS = Path(__file__).with_name("method_cards.tcss")
+"""The cards' styles: each screen that shows cards names this file in its ``CSS_PATH`` (Textual
+reads it once, when the first of them is shown)."""
 
 
 class CardStage(Stage):
@@ -149,13 +155,7 @@ class MethodCard(Vertical):
         with Vertical(classes="card-code"):
             yield Label(CODE_PROMPT, classes="card-label")
             with Horizontal(classes="card-code-row"):
-                yield Input(
-                    placeholder="6 digits",
-                    restrict=r"[0-9]*",
-                    max_length=6,
-                    id=f"{kind}-code",
-                    classes="card-code-input",
-                )
+                yield CodeInput(id=f"{kind}-code", classes="card-code-input")
                 yield Button(VERIFY_LABEL, id=f"{kind}-verify", classes="card-verify")
 
     # ---- parts -------------------------------------------------------------------------------

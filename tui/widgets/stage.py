@@ -3,7 +3,8 @@
 A screen that moves through stages (loading, asking, waiting, done) keeps the stage in a
 ``reactive`` holding a :class:`Stage` member; its watcher calls :func:`show_stage`, which swaps the
 one class (``-loading``, ``-ready``, ...) on the node. Which widgets show in which stage is written
-in ``screens.tcss``, not in code that sets ``display`` on each of them.
+in the ``.tcss`` beside the screen's (or widget's) module, not in code that sets ``display`` on
+each of them.
 """
 
 from __future__ import annotations
