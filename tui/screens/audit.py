@@ -10,7 +10,7 @@ addresses, detail) is shown literally.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,11 +23,12 @@ from mfa import audit_log
 from mfa.accounts import Account, AccountError
 from mfa.audit_log import PAGE_SIZE, AuditEntry, AuditFilter, AuditQuery
 from tui.literal import literal
+from tui.screens.on_app import OnMfaApp
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from tui.app import MfaApp
+    pass
 
 ALL_KINDS = ""
 LOAD_AHEAD = 20
@@ -45,7 +46,7 @@ def detail_line(entry: AuditEntry) -> str:
     return f"{text}: {entry.detail}" if entry.detail else text
 
 
-class AuditScreen(ReportsWorkerErrors, Screen[None]):
+class AuditScreen(OnMfaApp, ReportsWorkerErrors, Screen[None]):
     """The audit log, newest first."""
 
     CSS_PATH = "audit.tcss"
@@ -65,10 +66,6 @@ class AuditScreen(ReportsWorkerErrors, Screen[None]):
         self.where = AuditFilter()
         self.more = False
         self.fetching = False
-
-    @property
-    def mfa_app(self) -> MfaApp:
-        return cast("MfaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

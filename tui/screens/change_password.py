@@ -10,7 +10,7 @@ password again. On success a notification says so and the Security page is back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,11 +21,12 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from mfa.accounts import CURRENT_PASSWORD_WRONG, Account, AccountError, change_password
 from mfa.config import SecurityConfig
+from tui.screens.on_app import OnMfaApp
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from tui.app import MfaApp
+    pass
 
 TITLE = "Change password"
 CHANGE_LABEL = "Change password"
@@ -44,7 +45,7 @@ def rules_text(security: SecurityConfig) -> str:
     )
 
 
-class ChangePasswordScreen(ReportsWorkerErrors, Screen[None]):
+class ChangePasswordScreen(OnMfaApp, ReportsWorkerErrors, Screen[None]):
     """Changes the signed-in user's password; closes (back to the Security page) once changed."""
 
     CSS_PATH = "change_password.tcss"
@@ -57,10 +58,6 @@ class ChangePasswordScreen(ReportsWorkerErrors, Screen[None]):
         """``user`` is signed in; the password changed is theirs."""
         super().__init__()
         self.user = user
-
-    @property
-    def mfa_app(self) -> MfaApp:
-        return cast("MfaApp", self.app)
 
     @property
     def busy(self) -> bool:

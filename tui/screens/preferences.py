@@ -13,7 +13,7 @@ Authenticator app, saved as soon as one changes; the last one ticked can't be un
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -41,13 +41,14 @@ from mfa.wording import count_words
 from tui.jobs import MfaProcessStopped, MfaProcessUpdated
 from tui.literal import literal
 from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
+from tui.screens.on_app import OnMfaApp
 from tui.widgets.message_line import MessageLine
 from tui.widgets.stage import Stage, show_stage
 from tui.widgets.tick_box import TickBox
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from tui.app import MfaApp
+    pass
 
 
 class PreferencesStage(Stage):
@@ -93,7 +94,7 @@ def failure_message(succeeded: int, failed: int) -> str:
     return f"{_users(succeeded)} succeeded and {_users(failed)} failed."
 
 
-class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
+class GeneralPreferencesScreen(OnMfaApp, ReportsWorkerErrors, Screen[None]):
     """The admin's General Preferences: turning MFA on or off for the whole subscription."""
 
     CSS_PATH = "preferences.tcss"
@@ -121,10 +122,6 @@ class GeneralPreferencesScreen(ReportsWorkerErrors, Screen[None]):
         """Whether MFA is ON for the subscription in the database (the switch may run ahead)."""
         self._failed_shown: dict[int, FailedUser] = {}
         """The failed users in the table, by user id."""
-
-    @property
-    def mfa_app(self) -> MfaApp:
-        return cast("MfaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

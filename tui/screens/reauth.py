@@ -16,7 +16,7 @@ the wait after too many failures) come from the domain and are shown literally i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,12 +29,13 @@ from mfa import factors, reauth, sending, totp
 from mfa.accounts import Account
 from mfa.factors import Method
 from tui.literal import literal
+from tui.screens.on_app import OnMfaApp
 from tui.widgets.code_input import CodeInput
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from tui.app import MfaApp
+    pass
 
 TITLE = "Confirm it's you"
 WITH_CODE = (
@@ -52,7 +53,7 @@ SEND_GROUP = "reauth-send"
 CONFIRM_GROUP = "reauth-confirm"
 
 
-class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
+class ReauthScreen(OnMfaApp, ReportsWorkerErrors, Screen[bool]):
     """Asks for the password (and a code from an existing method) before a method change."""
 
     CSS_PATH = "reauth.tcss"
@@ -73,10 +74,6 @@ class ReauthScreen(ReportsWorkerErrors, Screen[bool]):
         """Where a code may be sent (empty: the password is enough)."""
         self.code_sent = False
         self.busy = False
-
-    @property
-    def mfa_app(self) -> MfaApp:
-        return cast("MfaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

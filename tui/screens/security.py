@@ -40,6 +40,7 @@ from mfa.wording import elapsed_words
 from tui.literal import literal
 from tui.screens.change_password import ChangePasswordScreen
 from tui.screens.dialogs import ConfirmDialog
+from tui.screens.on_app import OnMfaApp
 from tui.screens.reauth import ReauthScreen
 from tui.screens.recovery_codes import RecoveryCodesScreen, offer_first_set
 from tui.widgets.message_line import MessageLine, Severity
@@ -47,7 +48,7 @@ from tui.widgets.method_cards import METHOD_CARDS_CSS, MethodCards
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from tui.app import MfaApp
+    pass
 
 LAST_USED = "last-used"
 """The default-method choice that follows the method used last."""
@@ -163,7 +164,7 @@ class MethodSetupScreen(Screen[VerifyResult | None]):
         self.dismiss(None)
 
 
-class SecurityScreen(ReportsWorkerErrors, Screen[None]):
+class SecurityScreen(OnMfaApp, ReportsWorkerErrors, Screen[None]):
     """The user's methods, and adding, changing, removing them and choosing the default."""
 
     CSS_PATH = "security.tcss"
@@ -195,10 +196,6 @@ class SecurityScreen(ReportsWorkerErrors, Screen[None]):
         self.user = user
         self.state: SecurityState | None = None
         """What the page shows (None until read)."""
-
-    @property
-    def mfa_app(self) -> MfaApp:
-        return cast("MfaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

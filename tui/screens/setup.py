@@ -10,7 +10,7 @@ The cards and the work behind them live in ``tui.widgets.method_cards``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +23,7 @@ from textual.widgets import Button, Footer, Header, Static
 from mfa import factors
 from mfa.accounts import Account
 from mfa.factors import CODE_METHODS_NOTE
+from tui.screens.on_app import OnMfaApp
 from tui.screens.recovery_codes import offer_first_set
 from tui.widgets.message_line import MessageLine
 from tui.widgets.method_cards import METHOD_CARDS_CSS, CardStage, MethodCards
@@ -30,7 +31,7 @@ from tui.widgets.stage import Stage, show_stage
 from tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from tui.app import MfaApp
+    pass
 
 INTRO = (
     "Multi-factor authentication is on for your subscription. Select the Setup button below the "
@@ -61,7 +62,7 @@ class SetupStage(Stage):
     """A method is verified: Continue is offered (and the other card, optionally)."""
 
 
-class SetupScreen(ReportsWorkerErrors, Screen[None]):
+class SetupScreen(OnMfaApp, ReportsWorkerErrors, Screen[None]):
     """Setting up the first (and optionally a second) MFA method during sign-in."""
 
     CSS_PATH = ["setup.tcss", METHOD_CARDS_CSS]
@@ -83,10 +84,6 @@ class SetupScreen(ReportsWorkerErrors, Screen[None]):
         self.user = user
         self.issuing_codes = False
         """The first set of recovery codes is being made (Continue waits for its screen)."""
-
-    @property
-    def mfa_app(self) -> MfaApp:
-        return cast("MfaApp", self.app)
 
     def watch_stage(self, old: SetupStage, new: SetupStage) -> None:
         show_stage(self, old, new)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,11 +31,12 @@ from mfa.accounts import Account, AccountError
 from mfa.admin_users import PAGE_SIZE, UserSummary
 from tui.literal import literal
 from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
+from tui.screens.on_app import OnMfaApp
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
 
 if TYPE_CHECKING:
-    from tui.app import MfaApp
+    pass
 
 SEARCH_DELAY = 0.25
 """Seconds after the last key before the search runs."""
@@ -85,7 +86,7 @@ def detail_line(user: UserSummary) -> str:
     return " · ".join(parts)
 
 
-class UsersScreen(ReportsWorkerErrors, Screen[None]):
+class UsersScreen(OnMfaApp, ReportsWorkerErrors, Screen[None]):
     """The admin's list of users, with search and the actions that get people back in."""
 
     CSS_PATH = "users.tcss"
@@ -116,10 +117,6 @@ class UsersScreen(ReportsWorkerErrors, Screen[None]):
         """Another page may follow the rows shown."""
         self.fetching = False
         self._search_timer: Timer | None = None
-
-    @property
-    def mfa_app(self) -> MfaApp:
-        return cast("MfaApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
