@@ -259,6 +259,50 @@ async def test_the_ui_answers_keys_mid_job_and_the_job_outlives_the_screen(
         await services.close()
 
 
+async def test_a_check_for_other_sessions_that_read_before_the_switch_keeps_its_note(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page looks for other sessions' changes every second. A look that read the setting just
+    before this admin switched MFA off must not take that for another session's change: reading
+    the page again would wipe the "MFA is OFF" note."""
+    monkeypatch.setattr(preferences, "OTHER_SESSIONS_CHECK_SECONDS", 3600.0)
+    services = await seeded_services(tmp_path, clock)
+    try:
+        job, _ = await mfa_process.begin(services, await subscription_id(services))
+        await mfa_process.follow(services, job.job_id)
+        async with app_on(services) as (app, pilot):
+            screen = await open_preferences(app, pilot)
+            assert screen.stage == COMPLETE
+            read, answer = asyncio.Event(), asyncio.Event()
+            really_enabled = mfa_process.mfa_enabled
+
+            async def read_then_answer_late(*args: object) -> bool | None:
+                value = await really_enabled(*args)  # type: ignore[arg-type]
+                read.set()
+                await answer.wait()
+                return value
+
+            monkeypatch.setattr(mfa_process, "mfa_enabled", read_then_answer_late)
+            looking = screen._check_other_sessions()
+            await asyncio.wait_for(read.wait(), timeout=10)  # it has read "MFA is ON"
+
+            await pilot.click("#mfa-switch")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            await pilot.click("#confirm")
+            await wait_for(pilot, lambda: screen.stage == OFF, "MFA to be off")
+            notice = screen.query_one("#preferences-message")
+            assert shown(notice).startswith("MFA is OFF: 25 users are no longer required")
+
+            answer.set()  # the look ends with what it read before the switch
+            await looking.wait()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert screen.stage == OFF
+            assert shown(notice).startswith("MFA is OFF: 25 users are no longer required")
+    finally:
+        await services.close()
+
+
 async def test_a_second_admin_pressing_begin_sees_the_running_job(
     tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

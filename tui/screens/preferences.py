@@ -229,10 +229,21 @@ class GeneralPreferencesScreen(OnMfaApp, ReportsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, group="preferences-watch", exit_on_error=False)
     async def _check_other_sessions(self) -> None:
-        if self.stage in (LOADING, RUNNING):
+        if self.stage in (LOADING, RUNNING) or self._changing():
             return  # loading reads everything anyway; a running job reports its own progress
-        if await self._changed_elsewhere():
+        shown = (self._mfa_on, self.job_id)
+        changed = await self._changed_elsewhere()
+        # A change this page made meanwhile is not another session's: reading the page again
+        # would show the same stage and wipe the note the change left ("MFA is OFF: ...").
+        if changed and not self._changing() and shown == (self._mfa_on, self.job_id):
             self._load()
+
+    def _changing(self) -> bool:
+        """True while this page's own change (MFA on or off, Begin, Retry) is on its way."""
+        return any(
+            worker.group == "preferences-change" and not worker.is_finished
+            for worker in self.workers
+        )
 
     async def _changed_elsewhere(self) -> bool:
         """True when the MFA setting or the latest job differs from what this page shows."""
