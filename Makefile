@@ -29,11 +29,13 @@ demo: bytecode
 # Six test processes on two cores: most tests spend much of their time waiting (on the app going
 # idle, on a program in a terminal), so more processes than cores keep both cores busy. Each process
 # takes one test at a time, in the order tests/conftest.py gives (slowest first), so no process is
-# left with a queue of long tests at the end.
+# left with a queue of long tests at the end. Like the project's own modules (COMPILE), the tests'
+# compiled (assertion-rewritten) modules are kept between runs even where PYTHONDONTWRITEBYTECODE
+# is set: otherwise each of the six processes compiles every test file again, every run.
 test: bytecode
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n 6 --maxschedchunk 1
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n 6 --maxschedchunk 1
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
