@@ -152,9 +152,7 @@ async def _retry(services: Services, args: argparse.Namespace) -> int:
         out("Nothing to retry: no user failed in the last MFA process.")
         return EXIT_OK
     job, started = retried
-    return await _announce_and_follow(
-        services, args, subscription.name, job, started, retry=True
-    )
+    return await _announce_and_follow(services, args, subscription.name, job, started, retry=True)
 
 
 async def _announce_and_follow(

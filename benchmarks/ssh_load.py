@@ -84,7 +84,9 @@ def session(host: KioskHost, person: Person, figures: Round, setup: bool, seen: 
         figures.sign_in_to_home.append(home - entered)
 
 
-def run_round(host: KioskHost, people: list[Person], name: str, setup: bool, deadline: float) -> Round:
+def run_round(
+    host: KioskHost, people: list[Person], name: str, setup: bool, deadline: float
+) -> Round:
     figures = Round(name)
     seen_by_person: dict[str, set[str]] = {p.email: set() for p in people}
 
@@ -152,9 +154,7 @@ def main() -> int:
             run([str(installation.executable), "--config", str(host.config_file),
                  "admin", "mfa", "enable"])  # fmt: skip
             for name, setup in (("setup (email)", True), ("sign-in with a code", False)):
-                figures = run_round(
-                    host, people, name, setup, time.monotonic() + args.deadline
-                )
+                figures = run_round(host, people, name, setup, time.monotonic() + args.deadline)
                 report(figures, args.sessions, args.show_screens)
                 errors += len(figures.errors)
     finally:

@@ -158,6 +158,9 @@ async def prune(
     if deleted:
         async with services.db.write() as conn:
             await audit_store.record(
-                conn, now, "audit.pruned", detail=f"{counted(deleted, 'event')} older than {counted(days, 'day')}"
+                conn,
+                now,
+                "audit.pruned",
+                detail=f"{counted(deleted, 'event')} older than {counted(days, 'day')}",
             )
     return deleted

@@ -432,5 +432,3 @@ async def _wrong(
 
 async def _record_success(conn: aiosqlite.Connection, user_id: int) -> None:
     await throttle.record_success(conn, user_id)
-
-

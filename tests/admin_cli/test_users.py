@@ -141,7 +141,9 @@ def test_a_refused_init_creates_nothing_and_can_be_run_again(tmp_path: Path) -> 
     assert "Created subscription Acme with admin admin@example.com." in again.stdout
 
 
-def run_bytes(db: Path, *args: bytes, stdin: bytes = b"", locale: str = "C.UTF-8") -> subprocess.CompletedProcess[bytes]:
+def run_bytes(
+    db: Path, *args: bytes, stdin: bytes = b"", locale: str = "C.UTF-8"
+) -> subprocess.CompletedProcess[bytes]:
     """Arguments and stdin as raw bytes, as a terminal in another encoding would pass them."""
     env = {**os.environ, "MFA_TUI_CONFIG": "", "LC_ALL": locale, "PYTHONIOENCODING": ""}
     return subprocess.run(
@@ -187,7 +189,14 @@ def test_undecodable_bytes_in_arguments_and_stdin_get_one_line(initialised: Path
         assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
         assert b"can't be read" in result.stderr, result.stderr
     for locale in ("C.UTF-8", "C"):
-        result = run_bytes(initialised, b"users", b"set-password", b"boss@example.com", stdin=b"pass\xe4word long\n", locale=locale)
+        result = run_bytes(
+            initialised,
+            b"users",
+            b"set-password",
+            b"boss@example.com",
+            stdin=b"pass\xe4word long\n",
+            locale=locale,
+        )
         assert result.returncode == 1, result.stderr
         assert result.stderr.count(b"\n") == 1 and b"Traceback" not in result.stderr
 

@@ -18,7 +18,9 @@ async def subscription(services: Services) -> Subscription:
     return await accounts.require_subscription(services, "Acme")
 
 
-async def test_add_user_stores_a_hash_and_the_address_verdict(services: Services, subscription: Subscription) -> None:
+async def test_add_user_stores_a_hash_and_the_address_verdict(
+    services: Services, subscription: Subscription
+) -> None:
     user, warning = await accounts.add_user(
         services, subscription, "Ann@Example.COM", "Ann", "user", "a long enough passphrase"
     )
@@ -30,21 +32,29 @@ async def test_add_user_stores_a_hash_and_the_address_verdict(services: Services
     assert services.hasher.verify(user.password_hash, "a long enough passphrase")
 
 
-async def test_an_address_without_a_domain_is_kept_and_flagged(services: Services, subscription: Subscription) -> None:
-    user, warning = await accounts.add_user(services, subscription, "ops@plant7", "Ops", "user", None)
+async def test_an_address_without_a_domain_is_kept_and_flagged(
+    services: Services, subscription: Subscription
+) -> None:
+    user, warning = await accounts.add_user(
+        services, subscription, "ops@plant7", "Ops", "user", None
+    )
     assert user.email == "ops@plant7"
     assert not user.email_deliverable
     assert user.email_problem and "no domain" in user.email_problem
     assert warning and "ops@plant7" in warning
 
 
-async def test_the_same_address_in_another_case_is_refused(services: Services, subscription: Subscription) -> None:
+async def test_the_same_address_in_another_case_is_refused(
+    services: Services, subscription: Subscription
+) -> None:
     await accounts.add_user(services, subscription, "ann@example.com", "Ann", "user", None)
     with pytest.raises(accounts.AccountError, match="exists already"):
         await accounts.add_user(services, subscription, "ANN@example.com", "Ann 2", "user", None)
 
 
-async def test_a_weak_password_is_refused_with_the_reason(services: Services, subscription: Subscription) -> None:
+async def test_a_weak_password_is_refused_with_the_reason(
+    services: Services, subscription: Subscription
+) -> None:
     with pytest.raises(accounts.AccountError, match="at least 8 characters"):
         await accounts.add_user(services, subscription, "b@example.com", "B", "user", "short")
     with pytest.raises(accounts.AccountError, match="most common"):
@@ -102,25 +112,33 @@ async def test_an_address_taken_in_the_database_stops_the_whole_import(
 ) -> None:
     await accounts.add_user(services, subscription, "bob@example.com", "Bob", "user", None)
     report = await accounts.import_csv_text(
-        services, subscription, "email,name,role\nnew@example.com,New,user\nBOB@example.com,Bob,user\n"
+        services,
+        subscription,
+        "email,name,role\nnew@example.com,New,user\nBOB@example.com,Bob,user\n",
     )
     assert report.imported == 0
     assert report.errors == ["line 3: an account with the address BOB@example.com exists already."]
     assert [u.email for u in await account_store.users_of(services.db)] == ["bob@example.com"]
 
 
-async def test_a_header_without_required_columns_is_refused(services: Services, subscription: Subscription) -> None:
+async def test_a_header_without_required_columns_is_refused(
+    services: Services, subscription: Subscription
+) -> None:
     report = await accounts.import_csv_text(services, subscription, "mail,who\nx@example.com,X\n")
     assert report.errors == ["line 1: the header needs the column(s) email, name, role."]
 
 
-async def test_set_email_rechecks_the_address(services: Services, subscription: Subscription) -> None:
+async def test_set_email_rechecks_the_address(
+    services: Services, subscription: Subscription
+) -> None:
     user, _ = await accounts.add_user(services, subscription, "ops@plant7", "Ops", "user", None)
     fixed = await accounts.set_email(services, user.id, "ops@plant7.example.com")
     assert fixed.email_deliverable and fixed.email_problem is None
 
 
-async def test_the_demo_seed_has_the_guide_products_and_three_undeliverable_users(services: Services) -> None:
+async def test_the_demo_seed_has_the_guide_products_and_three_undeliverable_users(
+    services: Services,
+) -> None:
     await demo.seed(services)
     await demo.seed(services)  # idempotent
     subscription = await accounts.require_subscription(services, None)

@@ -30,7 +30,11 @@ def test_a_file_sets_values_and_keeps_the_other_defaults(tmp_path: Path) -> None
     config = load_config(path, environ={})
     assert config.database_path == Path("/srv/mfa/users.db")
     assert config.key_path == Path("/srv/mfa/users.key")
-    assert (config.email.host, config.email.port, config.email.tls) == ("smtp.example.com", 587, "starttls")
+    assert (config.email.host, config.email.port, config.email.tls) == (
+        "smtp.example.com",
+        587,
+        "starttls",
+    )
     assert config.security.idle_lock_seconds == 300
     assert config.security.code_attempts == 5
     assert config.source == str(path)
@@ -39,7 +43,11 @@ def test_a_file_sets_values_and_keeps_the_other_defaults(tmp_path: Path) -> None
 def test_the_environment_names_the_file_and_overrides_keys(tmp_path: Path) -> None:
     path = tmp_path / "from-env.toml"
     path.write_text("[email]\nport = 2525\n")
-    environ = {"MFA_TUI_CONFIG": str(path), "MFA_TUI__EMAIL__PORT": "465", "MFA_TUI__EMAIL__TLS": "tls"}
+    environ = {
+        "MFA_TUI_CONFIG": str(path),
+        "MFA_TUI__EMAIL__PORT": "465",
+        "MFA_TUI__EMAIL__TLS": "tls",
+    }
     config = load_config(None, environ=environ)
     assert config.email.port == 465
     assert config.email.tls == "tls"
@@ -52,11 +60,16 @@ def test_the_environment_names_the_file_and_overrides_keys(tmp_path: Path) -> No
         ("[security]\ncode_atempts = 5\n", "unknown key security.code_atempts"),
         ("[mail]\nhost = 'x'\n", "unknown section [mail]"),
         ("[email]\ntls = 'ssl'\n", "email.tls must be one of none, opportunistic, starttls, tls"),
-        ("[security]\nlockout_hard_limit = 500\n", "security.lockout_hard_limit must be at most 100"),
+        (
+            "[security]\nlockout_hard_limit = 500\n",
+            "security.lockout_hard_limit must be at most 100",
+        ),
         ("[email\nhost = 'x'\n", "not valid TOML"),
     ],
 )
-def test_a_bad_file_is_reported_with_its_key_and_file(tmp_path: Path, text: str, expected: str) -> None:
+def test_a_bad_file_is_reported_with_its_key_and_file(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as caught:

@@ -502,7 +502,9 @@ async def test_a_control_sequence_in_a_new_address_is_refused_in_the_dialog(
             await pilot.press("e")
             await wait_for(pilot, lambda: isinstance(app.screen, EditEmailDialog), "the dialog")
             dialog = app.screen
-            dialog.query_one("#edit-email-input", Input).value = "dock\x1b]0;owned\x07@warehouse.com"
+            dialog.query_one(
+                "#edit-email-input", Input
+            ).value = "dock\x1b]0;owned\x07@warehouse.com"
             await pilot.press("enter")
             await wait_for(
                 pilot, lambda: shown(dialog.query_one("#edit-email-error")) != "", "the reason"

@@ -132,6 +132,7 @@ async def test_after_a_failure_the_password_field_has_the_focus_and_enter_tries_
     tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running_app(tmp_path, clock) as (app, pilot):
+
         async def broken(*_args: object, **_kwargs: object) -> None:
             raise RuntimeError("database is locked")
 
