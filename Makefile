@@ -34,11 +34,13 @@ demo: bytecode
 # is set: otherwise each of the six processes compiles every test file again, every run.
 test: bytecode
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n 6 --maxschedchunk 1
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
 bench: bytecode
