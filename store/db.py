@@ -225,17 +225,19 @@ class Database:
                     return
                 finally:
                     await self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            except sqlite3.OperationalError as error:
-                self._lock.release()
-                if not _is_busy(error):
-                    _raise_failure(self.path, error)
+            except BaseException as error:
+                try:  # a BEGIN that went through before a failure or a cancellation is undone
+                    if self._conn.in_transaction:
+                        await self._conn.rollback()
+                finally:
+                    self._lock.release()
+                if not isinstance(error, sqlite3.OperationalError) or not _is_busy(error):
+                    if isinstance(error, sqlite3.Error):
+                        _raise_failure(self.path, error)
                     raise
                 if loop.time() >= deadline:
                     waited = loop.time() - started
                     raise DatabaseBusy(_busy_sentence(self.path, waited)) from error
-            except BaseException:
-                self._lock.release()
-                raise
             await asyncio.sleep(random.random() * 0.002)
 
     async def migrate(self) -> int:

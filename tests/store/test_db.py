@@ -208,3 +208,27 @@ async def test_reads_go_on_while_a_write_waits_for_another_process(
 async def _insert(db, event: str) -> None:  # type: ignore[no-untyped-def]
     async with db.write() as conn:
         await conn.execute("INSERT INTO audit_events (at, event) VALUES (1, ?)", (event,))
+
+
+async def test_a_write_cancelled_while_it_waits_leaves_the_connection_usable(
+    db_path: Path,
+    write_lock_holder,  # type: ignore[no-untyped-def]
+) -> None:
+    """A screen closed while its write waits for another process: the task is cancelled between
+    attempts or in one; the connection must come back free and outside any transaction."""
+    db = await open_database(db_path, busy_timeout_ms=5_000, busy_retries=1)
+    try:
+        for delay in (0.0, 0.001, 0.005, 0.05, 0.2):
+            waiting = asyncio.create_task(_insert(db, "cancelled"))
+            await asyncio.sleep(delay)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            assert not db.connection.in_transaction
+        write_lock_holder.kill()
+        write_lock_holder.wait(timeout=30)
+        await asyncio.wait_for(_insert(db, "after"), timeout=10)
+        events = [row[0] for row in await db.fetchall("SELECT event FROM audit_events")]
+        assert events == ["after"]
+    finally:
+        await db.close()
