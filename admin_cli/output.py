@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from mfa.text import shown as safe_text
+from mfa.text import whole_line
 from mfa.wording import count_words
 
 if TYPE_CHECKING:
@@ -30,9 +30,8 @@ EXIT_UNUSABLE = 2
 BAR_WIDTH = 30
 
 
-def shown(value: str) -> str:
-    """``value`` whole and safe for one line of a terminal (:func:`mfa.text.shown`, not cut)."""
-    return safe_text(value, limit=None)
+shown = whole_line
+"""``value`` whole and safe for one line of a terminal (:func:`mfa.text.whole_line`)."""
 
 
 count = count_words

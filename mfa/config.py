@@ -20,7 +20,7 @@ from typing import Any
 
 import platformdirs
 
-from mfa.text import shown as safe_text
+from mfa.text import whole_line as shown
 from mfa.transport import EMAIL_TLS_MODES, email_transport_refusal, sms_gateway_refusal
 
 APP_NAME = "mfa-tui"
@@ -302,11 +302,6 @@ def _environment_overrides(
             )
         found[(parts[0], parts[1])] = (env_name, text)
     return found
-
-
-def shown(text: str) -> str:
-    """``text`` whole and safe in a one-line message (:func:`mfa.text.shown`, not cut)."""
-    return safe_text(text, limit=None)
 
 
 def _base_type(f: dataclasses.Field[Any]) -> type:

@@ -82,6 +82,12 @@ def shown(text: str, limit: int | None = SHOWN_LIMIT) -> str:
     return escaped + ("..." if limit is not None and len(text) > limit else "")
 
 
+def whole_line(text: str) -> str:
+    """``text`` safe on one line of a terminal and never cut (a printed record, a configuration
+    key): :func:`shown` without a limit."""
+    return shown(text, limit=None)
+
+
 def stand_in(char: str) -> str:
     """What :func:`shown` writes instead of the unprintable ``char``: ``^[``, ``^?``, ``<U+202E>``."""
     code = ord(char)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from mfa import products
-from mfa.text import shown
+from mfa.text import whole_line as printable
 
 SHOWN = (
     ("Email", products.ENV_EMAIL),
@@ -23,11 +23,6 @@ SHOWN = (
     ("Session", products.ENV_SESSION),
     ("MFA", products.ENV_MFA),
 )
-
-
-def printable(text: str) -> str:
-    """``text`` with control and other unprintable characters written out, not obeyed."""
-    return shown(text, limit=None)
 
 
 def page(environ: Mapping[str, str], product: str) -> str:
