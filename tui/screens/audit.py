@@ -10,8 +10,6 @@ addresses, detail) is shown literally.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,9 +24,6 @@ from tui.literal import literal
 from tui.screens.on_app import OnMfaApp
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    pass
 
 ALL_KINDS = ""
 LOAD_AHEAD = 20

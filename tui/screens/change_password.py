@@ -10,8 +10,6 @@ password again. On success a notification says so and the Security page is back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,9 +22,6 @@ from mfa.config import SecurityConfig
 from tui.screens.on_app import OnMfaApp
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    pass
 
 TITLE = "Change password"
 CHANGE_LABEL = "Change password"

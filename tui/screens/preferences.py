@@ -13,8 +13,6 @@ Authenticator app, saved as soon as one changes; the last one ticked can't be un
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -46,9 +44,6 @@ from tui.widgets.message_line import MessageLine
 from tui.widgets.stage import Stage, show_stage
 from tui.widgets.tick_box import TickBox
 from tui.widgets.worker_errors import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    pass
 
 
 class PreferencesStage(Stage):

@@ -16,8 +16,6 @@ the wait after too many failures) come from the domain and are shown literally i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -33,9 +31,6 @@ from tui.screens.on_app import OnMfaApp
 from tui.widgets.code_input import CodeInput
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    pass
 
 TITLE = "Confirm it's you"
 WITH_CODE = (

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -46,9 +46,6 @@ from tui.screens.recovery_codes import RecoveryCodesScreen, offer_first_set
 from tui.widgets.message_line import MessageLine, Severity
 from tui.widgets.method_cards import METHOD_CARDS_CSS, MethodCards
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    pass
 
 LAST_USED = "last-used"
 """The default-method choice that follows the method used last."""

@@ -10,8 +10,6 @@ The cards and the work behind them live in ``tui.widgets.method_cards``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -29,9 +27,6 @@ from tui.widgets.message_line import MessageLine
 from tui.widgets.method_cards import METHOD_CARDS_CSS, CardStage, MethodCards
 from tui.widgets.stage import Stage, show_stage
 from tui.widgets.worker_errors import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    pass
 
 INTRO = (
     "Multi-factor authentication is on for your subscription. Select the Setup button below the "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -34,9 +34,6 @@ from tui.screens.dialogs import ConfirmDialog, EditEmailDialog
 from tui.screens.on_app import OnMfaApp
 from tui.widgets.message_line import MessageLine
 from tui.widgets.worker_errors import TRY_AGAIN, ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    pass
 
 SEARCH_DELAY = 0.25
 """Seconds after the last key before the search runs."""
