@@ -1,8 +1,8 @@
 """The field a one-time code is typed into: up to six digits, nothing else.
 
 The setup cards, the authenticator app's setup, Verify and "Confirm it's you" all take the same
-code; one widget keeps them taking it the same way. Styles go by id in ``screens.tcss``; a
-``CodeInput`` is an ``Input`` to queries, messages and CSS alike.
+code; one widget keeps them taking it the same way. Styles go by id in each screen's ``.tcss``;
+a ``CodeInput`` is an ``Input`` to queries, messages and CSS alike.
 """
 
 from __future__ import annotations
