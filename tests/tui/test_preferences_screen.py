@@ -76,6 +76,7 @@ async def open_preferences(app: MfaApp, pilot: Pilot[None]) -> GeneralPreference
     screen = GeneralPreferencesScreen(admin)
     await app.push_screen(screen)
     await wait_for(pilot, lambda: screen.stage != LOADING, "the screen to load")
+    await pilot.pause()  # the focus the load gives is applied after the stage shows
     return screen
 
 
